@@ -1,0 +1,34 @@
+# The two commands a newcomer runs: `make run` and `make test`. Each sets up what it needs
+# (a virtual environment in .venv with pinned dependencies) and is safe to run again.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.sitrep-installed
+OUT ?= out/sample
+
+.PHONY: setup run test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): setup.py deploy/constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c deploy/constraints.txt -e '.[dev]'
+	@touch $@
+
+# The main job on the embedded defaults: DirectRunner, local files, no network, the shipped sample.
+run: $(STAMP)
+	rm -rf $(OUT)
+	$(BIN)/sitrep run --sample --out $(OUT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	@for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) out build dist *.egg-info

@@ -1,0 +1,48 @@
+"""URL canonicalization: one key per article, whatever tracking parameters or host spelling it arrived with."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url, url_query_cleaner
+
+# Query parameters that identify a click, a campaign or a share, never the article.
+TRACKING_PARAMS = (
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id", "utm_name",
+    "utm_reader", "utm_brand", "utm_social", "utm_social-type", "fbclid", "gclid", "dclid", "msclkid",
+    "mc_cid", "mc_eid", "yclid", "igshid", "_ga", "_gl", "cmpid", "ocid", "ns_mchannel", "ns_source",
+    "ns_campaign", "ns_linkname", "ns_fee", "at_medium", "at_campaign", "at_custom1", "at_custom2",
+    "at_custom3", "at_custom4", "ito", "xtor", "wt_mc", "WT.mc_id", "rss", "ref", "ref_src", "src",
+    "CMP", "smid", "sh", "share", "taid", "ftag", "guccounter",
+)
+
+
+def canonical_url(url: str) -> str:
+    """The URL as a reader should see it: tracking parameters and fragment removed, host
+    lower-cased, default port dropped, percent-encoding and query order normalized (w3lib)."""
+    cleaned = url_query_cleaner(url.strip(), TRACKING_PARAMS, remove=True, unique=True, keep_fragments=False)
+    parts = urlsplit(canonicalize_url(cleaned, keep_fragments=False))
+    netloc = parts.netloc.lower()
+    if (parts.scheme, parts.port) in (("http", 80), ("https", 443)):
+        netloc = netloc.rsplit(":", 1)[0]
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+def url_key(url: str) -> str:
+    """Key of an article's URL: http or https, a 'www.' prefix and a trailing slash do not make
+    another article."""
+    parts = urlsplit(canonical_url(url))
+    host = parts.netloc.removeprefix("www.")
+    return urlunsplit(("https", host, parts.path.rstrip("/") or "/", parts.query, ""))
+
+
+def event_id_for(url: str) -> str:
+    """Stable event id of the article at this canonical URL (UUIDv5 of its key)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, url_key(url)))
+
+
+def domain_of(url: str) -> str:
+    """Host of a URL, lower case, without a leading 'www.' or a port."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")

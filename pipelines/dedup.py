@@ -1,0 +1,74 @@
+"""Deduplication rules: article keys, content fingerprints, and which copy of a story represents it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from connectors.urls import event_id_for, url_key
+from schemas.records import Article
+
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalize_text(text: str) -> str:
+    """Text reduced to what makes two copies the same: NFKC, case-folded, punctuation and spacing collapsed."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return _NON_WORD.sub(" ", folded).strip()
+
+
+def content_fingerprint(text: str) -> str:
+    """'sha256:' and the digest of the normalized text; exact copies share it."""
+    return "sha256:" + hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
+
+
+def article_key(article: Article) -> str:
+    """The exact-duplicate key of an article's URL."""
+    return url_key(article.canonical_url)
+
+
+def representative_order(article: Article) -> tuple:
+    """Sort key that picks a group's representative: earliest published (undated last), then earliest
+    fetched, then smallest event id, so every runner and every re-run picks the same one."""
+    return (
+        article.published_at is None,
+        article.published_at or "",
+        article.fetched_at,
+        event_id_for(article.canonical_url),
+        article.url,
+    )
+
+
+@dataclass(frozen=True)
+class DedupResult:
+    """A group of copies resolved: the representative and its duplicates."""
+
+    representative: Article
+    duplicates: tuple[Article, ...]
+
+    @property
+    def duplicate_urls(self) -> list[str]:
+        return sorted({d.url for d in self.duplicates} - {self.representative.url})
+
+    @property
+    def copies(self) -> int:
+        return len(self.duplicates)
+
+
+def merge_groups(groups: Iterable[DedupResult]) -> DedupResult:
+    """Merge groups found to be copies of one story (by URL, then by content): the representative is the
+    first by representative_order, and every other article of every group is one of its duplicates."""
+    ordered = sorted(groups, key=lambda g: representative_order(g.representative))
+    head = ordered[0]
+    duplicates = [*head.duplicates]
+    for group in ordered[1:]:
+        duplicates.extend((group.representative, *group.duplicates))
+    return DedupResult(head.representative, tuple(sorted(duplicates, key=representative_order)))
+
+
+def singleton(article: Article) -> DedupResult:
+    """An article as a group of one, before any copies are found."""
+    return DedupResult(article, ())

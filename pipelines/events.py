@@ -1,0 +1,92 @@
+"""Events: an article, its dedup result and its tags become one schema-v1 event, validated against the schema file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from connectors.urls import domain_of, event_id_for
+from pipelines import __version__
+from pipelines.dedup import DedupResult, content_fingerprint
+from pipelines.tagging import TagResult
+from schemas import EVENT_SCHEMA_FILE, SCHEMA_VERSION, data_path
+from schemas.records import Article
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What produced an event: the same for every event of a run."""
+
+    run_id: str
+    taxonomy_version: str
+    pipeline_version: str = __version__
+
+
+class InvalidEventError(ValueError):
+    """An event that does not match the schema: a programming error upstream, kept as a dead letter."""
+
+
+@lru_cache(maxsize=1)
+def event_validator() -> Draft202012Validator:
+    """The validator of the event schema file (compiled once per process)."""
+    with open(data_path(EVENT_SCHEMA_FILE), encoding="utf-8") as handle:
+        schema = json.load(handle)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def validate_event(event: dict[str, Any]) -> None:
+    """Raise InvalidEventError naming every place where the event breaks the schema."""
+    errors = sorted(event_validator().iter_errors(event), key=lambda e: list(e.path))
+    if errors:
+        detail = "; ".join(f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors[:5])
+        raise InvalidEventError(f"event does not match schema v{SCHEMA_VERSION}: {detail}")
+
+
+def build_event(
+    group: DedupResult,
+    tags: TagResult,
+    provenance: Provenance,
+    duplicate_of: str | None = None,
+) -> dict[str, Any]:
+    """The schema-v1 event of a group's representative (or, with duplicate_of, of one of its copies)."""
+    article: Article = group.representative
+    event_id = event_id_for(article.canonical_url)
+    return {
+        "event_id": event_id,
+        "schema_version": SCHEMA_VERSION,
+        "revision": 1,
+        "source": {
+            "feed_url": article.feed_url,
+            "domain": domain_of(article.url) or "unknown",
+            "name": article.source_name,
+        },
+        "url": article.url,
+        "canonical_url": article.canonical_url,
+        "title": article.title,
+        "summary": article.summary,
+        "text": article.text,
+        "language": article.language,
+        "authors": list(article.authors),
+        "published_at": article.published_at,
+        "fetched_at": article.fetched_at,
+        "content_fingerprint": content_fingerprint(article.text),
+        "dedup": {
+            "duplicate_of": duplicate_of,
+            "cluster_id": duplicate_of or event_id,
+            "copies": group.copies,
+            "duplicate_urls": group.duplicate_urls,
+        },
+        **tags.to_json(),
+        "flags": sorted(set(article.flags)),
+        "provenance": {
+            "pipeline_version": provenance.pipeline_version,
+            "taxonomy_version": provenance.taxonomy_version,
+            "run_id": provenance.run_id,
+            "connector": article.connector,
+        },
+    }

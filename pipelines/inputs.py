@@ -1,0 +1,56 @@
+"""Backfill input: one JSON object a line with `url` and `html` or `text`, fetched elsewhere."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from pipelines.extract import choose_published_at
+from schemas.records import FeedEntry, FetchedPage, utc_now
+
+
+class InputRecordError(ValueError):
+    """A line of an --input file that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class TextRecord:
+    """A backfill record that already has clean text: it skips extraction."""
+
+    entry: FeedEntry
+    text: str
+    fetched_at: str
+
+
+def parse_input_line(line: str) -> FetchedPage | TextRecord:
+    """Parse one line of an --input file into a page to extract or a text to tag."""
+    try:
+        record = json.loads(line)
+    except ValueError as exc:
+        raise InputRecordError(f"not JSON: {exc}") from exc
+    if not isinstance(record, dict):
+        raise InputRecordError("a line must be a JSON object")
+    url = record.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise InputRecordError("needs an http(s) 'url'")
+    html, text = record.get("html"), record.get("text")
+    if not (isinstance(html, str) and html.strip()) and not (isinstance(text, str) and text.strip()):
+        raise InputRecordError("needs a non-empty 'html' or 'text'")
+    source = record.get("source")
+    published = record.get("published_at")
+    if published is not None and (not isinstance(published, str) or choose_published_at(published, None) is None):
+        raise InputRecordError(f"'published_at' {published!r} is not an RFC 3339 time in the past")
+    entry = FeedEntry(
+        link=url,
+        feed_url=None,
+        feed_name=source if isinstance(source, str) else None,
+        title=record.get("title") if isinstance(record.get("title"), str) else None,
+        published_at=published,
+        guid=record.get("id") if isinstance(record.get("id"), str) else None,
+        connector="input",
+    )
+    fetched_at = record.get("fetched_at") if isinstance(record.get("fetched_at"), str) else utc_now()
+    if isinstance(html, str) and html.strip():
+        return FetchedPage(entry=entry, final_url=url, status=200, content_type="text/html; charset=utf-8",
+                           body=html.encode("utf-8"), fetched_at=fetched_at)
+    return TextRecord(entry=entry, text=text, fetched_at=fetched_at)

@@ -1,0 +1,91 @@
+"""Record types that cross stage boundaries: feed config, feed entry, fetched page, article, dead letter."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def utc_now() -> str:
+    """The current time as RFC 3339 UTC with a Z suffix, second precision."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """One feed of a feeds file."""
+
+    url: str
+    name: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One entry read from a feed (or one record of an --input file): what points at an article."""
+
+    link: str
+    feed_url: str | None = None
+    feed_name: str | None = None
+    feed_language: str | None = None
+    guid: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    published_at: str | None = None
+    authors: tuple[str, ...] = ()
+    connector: str = "feed"
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """An article page as fetched: the bytes and what the server said about them."""
+
+    entry: FeedEntry
+    final_url: str
+    status: int
+    content_type: str
+    body: bytes
+    fetched_at: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article after extraction: clean text and metadata, ready for dedup and tagging."""
+
+    url: str
+    canonical_url: str
+    title: str
+    text: str
+    language: str
+    fetched_at: str
+    summary: str | None = None
+    authors: tuple[str, ...] = ()
+    published_at: str | None = None
+    feed_url: str | None = None
+    source_name: str | None = None
+    guid: str | None = None
+    connector: str = "feed"
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An item a stage could not process: which stage, why, and enough of the input to retry it."""
+
+    stage: str
+    reason: str
+    ref: str
+    input: dict[str, Any] = field(default_factory=dict)
+    at: str = field(default_factory=utc_now)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def entry_to_json(entry: FeedEntry) -> dict[str, Any]:
+    """A feed entry as a JSON-ready dict (dead letters carry it so the item can be retried)."""
+    data = dataclasses.asdict(entry)
+    data["authors"] = list(entry.authors)
+    return data

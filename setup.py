@@ -1,0 +1,41 @@
+"""Packaging for sitrep: one distribution, one console script."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+setup(
+    name="sitrep",
+    version="0.1.0",
+    description="News feeds to a clean, deduplicated stream of structured conflict events (Apache Beam).",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8") if (HERE / "README.md").exists() else "",
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.11",
+    packages=find_packages(include=["pipelines", "pipelines.*", "connectors", "connectors.*", "schemas", "schemas.*"]),
+    include_package_data=True,
+    package_data={
+        "schemas": ["*.json", "*.yaml", "lexicons/*.yaml"],
+        "pipelines": ["sample/*.yaml", "sample/*.json", "sample/feeds/*", "sample/pages/*"],
+        "connectors": ["sources/*.yaml"],
+    },
+    install_requires=[
+        "apache-beam[gcp]>=2.77,<3",
+        "feedparser>=6.0.11",
+        "trafilatura>=2.0",
+        "lxml_html_clean>=0.4",
+        "google-cloud-pubsub>=2.20",
+        "PyYAML>=6.0",
+        "jsonschema>=4.20",
+        "rfc3339-validator>=0.1.4",
+        "requests>=2.31",
+        "w3lib>=2.1",
+        "py3langid>=0.3",
+    ],
+    extras_require={
+        "dev": ["pytest>=8", "ruff>=0.6"],
+    },
+    entry_points={"console_scripts": ["sitrep=pipelines.cli:main"]},
+)

@@ -1,0 +1,184 @@
+"""End to end through the `sitrep` command: a real loopback server with RSS and Atom feeds, the sample, backfills."""
+
+from __future__ import annotations
+
+import glob
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli import main
+from pipelines.events import validate_event
+from tests.conftest import SEED_PAGE
+
+FRONTLINE = "https://www.frontline-daily.example"
+WIRE = "https://news.meridian-wire.example"
+SEED_CANONICAL = FRONTLINE + "/world/middle-east/clashes-continue-isis-attack-prison-syria"
+
+
+def read_jsonl(pattern: str) -> list[dict]:
+    files = glob.glob(pattern)
+    assert files, f"no file matches {pattern}"
+    return [json.loads(line) for f in files for line in open(f, encoding="utf-8") if line.strip()]
+
+
+def outputs(out: Path) -> tuple[list[dict], list[dict], dict]:
+    return (read_jsonl(str(out / "events-*.jsonl")), read_jsonl(str(out / "dead-letters-*.jsonl")),
+            json.loads((out / "run-summary.json").read_text()))
+
+
+@pytest.fixture
+def served_feeds(server, sample, tmp_path) -> Path:
+    """The sample's feeds and pages served over HTTP from 127.0.0.1, plus a broken feed."""
+    rewrite = lambda raw: raw.replace(FRONTLINE.encode(), server.base.encode()).replace(  # noqa: E731
+        WIRE.encode(), (server.base + "/wire").encode())
+    server.route("/rss/world.xml", rewrite((sample / "feeds/frontline-world.xml").read_bytes()),
+                 content_type="application/rss+xml; charset=utf-8")
+    server.route("/wire/feeds/top.atom", rewrite((sample / "feeds/wire-top.atom").read_bytes()),
+                 content_type="application/atom+xml")
+    server.route("/broken.xml", "<html><body><h1>Oops</h1><p>Our feed is down for maintenance",
+                 content_type="application/rss+xml")
+    manifest = json.loads((sample / "manifest.json").read_text())
+    for record in manifest["responses"]:
+        if record["file"].startswith("pages/"):
+            path = record["url"].replace(FRONTLINE, "").replace(WIRE, "/wire")
+            server.route(path, (sample / record["file"]).read_bytes(), content_type=record["content_type"])
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(
+        "feeds:\n"
+        f"  - url: {server.url('/rss/world.xml')}\n    name: Frontline Daily\n    language: en\n"
+        f"  - url: {server.url('/wire/feeds/top.atom')}\n"
+        f"  - url: {server.url('/broken.xml')}\n    name: Broken\n"
+    )
+    return feeds
+
+
+def test_feeds_to_events_over_http(served_feeds, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "--feeds", str(served_feeds), "--out", str(out), "--allow-hosts", "127.0.0.0/8"]) == 0
+    events, dead, summary = outputs(out)
+
+    # one event per distinct article: the tracking-parameter entry and the syndicated copy fold into the seed's
+    assert len(events) == 6
+    assert len({e["event_id"] for e in events}) == 6
+    for event in events:
+        validate_event(event)
+    seed = next(e for e in events if e["canonical_url"] == SEED_CANONICAL)
+    assert seed["conflict"]["is_conflict"] is True
+    assert seed["dedup"]["copies"] == 2
+    assert seed["title"] == "Clashes continue as a result of ISIS attack on prison in Syria"
+    football = next(e for e in events if "united-battle-back" in e["canonical_url"])
+    assert football["conflict"]["is_conflict"] is False
+
+    # the 404 page, the broken feed and the link-less entry are dead letters with reasons; the run went on
+    reasons = sorted((d["stage"], d["reason"].split(":")[0]) for d in dead)
+    assert reasons == [("fetch", "HTTP 404"), ("poll", "entry has no usable http(s) link"),
+                       ("poll", "not a readable feed")]
+    missing = next(d for d in dead if d["stage"] == "fetch")
+    assert missing["input"]["entry"]["link"].endswith("/wire/2022/01/25/aid-convoy-reaches-besieged-town")
+
+    counts = summary["counts"]
+    assert counts["feeds_polled"] == 3 and counts["feeds_failed"] == 1
+    assert counts["entries_seen"] == 10 and counts["entries_skipped"] == 1
+    assert counts["articles_fetched"] == 8 and counts["fetch_failed"] == 1
+    assert counts["articles_extracted"] == 8 and counts["duplicates"] == 2
+    assert counts["events_written"] == 6 and counts["dead_letters"] == 3
+    # every entry is accounted for: fetched or dead; every fetched article is an event or a duplicate
+    assert counts["entries_seen"] == counts["articles_fetched"] + counts["fetch_failed"] + counts["entries_skipped"]
+    assert counts["articles_extracted"] == counts["events_written"] + counts["duplicates"]
+    assert "6 written (4 conflict)" in capsys.readouterr().out
+
+
+def test_only_conflict(served_feeds, tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", "--feeds", str(served_feeds), "--out", str(out), "--allow-hosts", "127.0.0.0/8",
+                 "--only-conflict"]) == 0
+    events, _dead, summary = outputs(out)
+    assert events and all(e["conflict"]["is_conflict"] for e in events)
+    assert summary["counts"]["filtered_not_conflict"] == 2
+    assert summary["counts"]["events_written"] == len(events) == 4
+
+
+def test_loopback_feeds_refused_without_allow_hosts(served_feeds, tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", "--feeds", str(served_feeds), "--out", str(out)]) == 0
+    events, dead, summary = outputs(out) if glob.glob(str(out / "events-*")) else ([], [], {})
+    assert events == []
+    assert summary["counts"]["feeds_failed"] == 3
+    assert all("non-public address" in d["reason"] for d in dead)
+
+
+def test_sample_run_offline_validates_every_event(tmp_path):
+    out = tmp_path / "sample"
+    assert main(["run", "--sample", "--out", str(out)]) == 0
+    events, dead, summary = outputs(out)
+    assert len(events) == 6
+    for event in events:
+        validate_event(event)
+    assert {d["stage"] for d in dead} == {"poll", "fetch"}
+    assert summary["counts"]["dead_letters"] == len(dead) == 2
+
+
+def test_backfill_input_html_and_text(tmp_path, sample):
+    records = [
+        {"url": SEED_CANONICAL + "?utm_source=archive", "html": (sample / "pages" / SEED_PAGE).read_text(),
+         "source": "Frontline Daily"},
+        {"url": "https://n.example/protest", "title": "Protest in the capital", "published_at": "2022-01-24T10:00:00Z",
+         "text": "Thousands of protesters marched on parliament and police fired tear gas at demonstrators."},
+        {"url": "https://n.example/empty"},
+        "not json at all",
+    ]
+    path = tmp_path / "backfill.jsonl"
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in records) + "\n")
+    out = tmp_path / "out"
+    assert main(["run", "--input", str(path), "--out", str(out)]) == 0
+    events, dead, summary = outputs(out)
+    assert sorted(e["canonical_url"] for e in events) == sorted([SEED_CANONICAL, "https://n.example/protest"])
+    assert all(e["provenance"]["connector"] == "input" for e in events)
+    assert [d["stage"] for d in dead] == ["input", "input"]
+    counts = summary["counts"]
+    assert counts["input_records"] == 4 and counts["input_invalid"] == 2
+    assert counts["text_records"] == 1 and counts["articles_extracted"] == 1
+    assert counts["articles_extracted"] + counts["text_records"] == counts["events_written"] + counts["duplicates"]
+
+
+def test_bad_arguments_exit_2(tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path)]) == 2
+    assert "exactly one of --feeds" in capsys.readouterr().err
+    bad = tmp_path / "feeds.yaml"
+    bad.write_text("feeds:\n  - name: x\n")
+    assert main(["run", "--feeds", str(bad), "--out", str(tmp_path)]) == 2
+    assert "feeds.yaml:2: feed 1 needs a 'url'" in capsys.readouterr().err
+
+
+def sitrep(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("sitrep")
+    return subprocess.run([str(exe), *args], input=stdin, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_tag_command_adds_the_tagging_block():
+    lines = [
+        {"id": "seed", "title": "Clashes continue as a result of ISIS attack on prison in Syria",
+         "text": "Kurdish-led forces, supported by US airstrikes, have been clashing with IS militants in Hasaka."},
+        {"id": "sport", "title": "United battle back", "text": "The striker scored twice in the league match."},
+    ]
+    done = sitrep("tag", stdin="\n".join(json.dumps(line) for line in lines) + "\nnot json\n")
+    assert done.returncode == 1  # one bad line, reported
+    assert "line 3" in done.stderr
+    tagged = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [t["id"] for t in tagged] == ["seed", "sport"]
+    assert tagged[0]["conflict"]["is_conflict"] is True
+    assert "explosions.air_strike" in {t["code"] for t in tagged[0]["topics"]}
+    assert tagged[1]["conflict"]["is_conflict"] is False
+
+
+def test_help_documents_the_contract():
+    run_help = sitrep("run", "--help").stdout
+    for flag in ("--feeds", "--input", "--out", "--only-conflict", "--sample", "--allow-hosts", "run-summary.json",
+                 "dead-letters"):
+        assert flag in run_help
+    assert "stdin" in sitrep("tag", "--help").stdout
+    assert "run" in sitrep("--help").stdout

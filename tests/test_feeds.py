@@ -1,0 +1,118 @@
+"""Feed polling and the feeds file: RSS and Atom as real feeds write them, broken feeds, bad config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connectors.feeds import FeedError, FeedPoller, FeedsFileError, load_feeds, parse_feed
+from connectors.http import FetchPolicy, HttpFetcher
+from schemas.records import FeedConfig
+from tests.conftest import shared_data
+
+
+def read(sample: Path, name: str) -> bytes:
+    return (sample / "feeds" / name).read_bytes()
+
+
+def test_rss_entries_carry_link_title_date_author(sample):
+    feed = FeedConfig(url="https://www.frontline-daily.example/rss/world.xml", name="Frontline Daily")
+    result = parse_feed(feed, read(sample, "frontline-world.xml"), {"content-type": "application/rss+xml"}, feed.url)
+    first = result.entries[0]
+    assert first.link.startswith("https://www.frontline-daily.example/world/middle-east/clashes-continue")
+    assert first.title == "Clashes continue as a result of ISIS attack on prison in Syria"
+    assert first.published_at == "2022-01-23T09:41:00Z"
+    assert first.authors == ("Frontline Daily staff",)
+    assert first.feed_name == "Frontline Daily"
+    assert first.feed_language == "en-gb"
+    # the podcast item has no link: skipped with a reason, not lost
+    assert [reason for _ref, reason in result.skipped] == ["entry has no usable http(s) link"]
+    assert len(result.entries) == 5
+
+
+def test_atom_entries(sample):
+    feed = FeedConfig(url="https://news.meridian-wire.example/feeds/top.atom")
+    result = parse_feed(feed, read(sample, "wire-top.atom"), {"content-type": "application/atom+xml"}, feed.url)
+    assert len(result.entries) == 4
+    assert result.entries[0].feed_name == "Meridian Wire: Top News"
+    assert result.entries[0].guid.startswith("tag:meridian-wire.example")
+    assert result.entries[0].summary == "<p>Fighting around Ghwayran prison in Hasaka continues.</p>"
+
+
+def test_html_page_is_not_a_feed():
+    feed = FeedConfig(url="https://example.org/")
+    with pytest.raises(FeedError, match="not a readable feed"):
+        parse_feed(feed, b"<html><body><p>Welcome</p></body></html>", {"content-type": "text/xml"}, feed.url)
+
+
+def test_truncated_rss_keeps_readable_entries(sample):
+    body = read(sample, "frontline-world.xml")
+    cut = body[: body.index(b"<item>", body.index(b"<item>", body.index(b"<item>") + 1) + 1) + 40]
+    feed = FeedConfig(url="https://www.frontline-daily.example/rss/world.xml")
+    result = parse_feed(feed, cut, {"content-type": "application/rss+xml"}, feed.url)
+    assert result.bozo_reason
+    assert len(result.entries) >= 2
+
+
+def test_poller_over_http(server, sample):
+    server.route("/world.xml", read(sample, "frontline-world.xml"), content_type="application/rss+xml")
+    poller = FeedPoller(HttpFetcher(FetchPolicy(allow_hosts=("127.0.0.0/8",))))
+    result = poller.poll(FeedConfig(url=server.url("/world.xml")))
+    assert len(result.entries) == 5
+    with pytest.raises(FeedError, match="HTTP 404"):
+        poller.poll(FeedConfig(url=server.url("/nope.xml")))
+
+
+def test_feeds_file(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds:\n  - url: https://a.example/rss\n    name: A\n    language: ar\n  - https://b.example/atom\n")
+    assert load_feeds(path) == [
+        FeedConfig(url="https://a.example/rss", name="A", language="ar"),
+        FeedConfig(url="https://b.example/atom"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("feeds:\n  - url: https://a.example/rss\n  - name: no url\n", "feeds.yaml:3: feed 2 needs a 'url'"),
+        ("feeds:\n  - url: ftp://a.example/rss\n", "feeds.yaml:2: feed url 'ftp://a.example/rss' is not http"),
+        ("feeds:\n  - url: https://a.example/rss\n    lang: en\n", "unknown keys ['lang']"),
+        ("sources: []\n", "expected a mapping with a 'feeds:' list"),
+        ("feeds: [\n", "not valid YAML"),
+    ],
+)
+def test_feeds_file_errors_name_file_and_line(tmp_path, text, message):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(text)
+    with pytest.raises(FeedsFileError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_feeds(path)
+
+
+def test_feedparser_corpus_never_crashes():
+    """Every file of feedparser's own test corpus is either parsed into entries or refused with a reason."""
+    root = shared_data("feedparser-tests")
+    files = sorted(p for p in root.rglob("*.xml"))
+    assert len(files) > 500
+    outcomes = {"entries": 0, "empty": 0, "refused": 0}
+    for path in files:
+        feed = FeedConfig(url="https://feeds.example/" + path.name)
+        try:
+            result = parse_feed(feed, path.read_bytes(), {}, feed.url)
+        except FeedError as exc:
+            assert str(exc).startswith("not a readable feed")
+            outcomes["refused"] += 1
+            continue
+        outcomes["entries" if result.entries or result.skipped else "empty"] += 1
+    assert sum(outcomes.values()) == len(files)
+    assert outcomes["entries"] > 300
+
+
+def test_shipped_world_feed_list_is_valid():
+    from importlib import resources
+
+    feeds = load_feeds(str(resources.files("connectors").joinpath("sources", "world.yaml")))
+    assert len(feeds) >= 10
+    assert all(f.url.startswith("https://") and f.name and f.language for f in feeds)
+    assert {"en", "ar", "fr", "ru", "uk", "tr", "es"} <= {f.language for f in feeds}

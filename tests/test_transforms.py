@@ -1,0 +1,61 @@
+"""Beam wiring: the thin transforms route records and dead letters where they belong (TestPipeline + assert_that)."""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from connectors.http import FetchPolicy
+from pipelines.dedup import singleton
+from pipelines.transforms import DEAD, ExactDedup, FetchPageDoFn, TagToEventDoFn
+from schemas.records import Article, FeedEntry
+
+
+def art(url: str, text: str, published: str, title: str = "Clashes in Hasaka") -> Article:
+    return Article(url=url, canonical_url=url, title=title, text=text, language="en",
+                   fetched_at="2022-01-23T12:00:00Z", published_at=published)
+
+
+def test_exact_dedup_folds_url_and_content_copies():
+    story = "Kurdish-led forces have been clashing with IS militants in Hasaka since Thursday."
+    articles = [
+        art("https://a.example/story", story, "2022-01-23T09:00:00Z"),
+        art("https://a.example/story?utm_source=rss", story, "2022-01-23T09:30:00Z"),
+        art("https://b.example/copy", story.upper(), "2022-01-23T10:00:00Z"),
+        art("https://c.example/other", "Protesters marched in the capital against fuel prices.",
+            "2022-01-23T08:00:00Z"),
+    ]
+    with BeamTestPipeline() as p:
+        groups = p | beam.Create(articles) | ExactDedup()
+        summary = groups | beam.Map(lambda g: (g.representative.url, g.copies, g.duplicate_urls))
+        assert_that(summary, equal_to([
+            ("https://a.example/story", 2, ["https://a.example/story?utm_source=rss", "https://b.example/copy"]),
+            ("https://c.example/other", 0, []),
+        ]))
+
+
+def test_fetch_failures_leave_as_dead_letters(server):
+    server.route("/ok", "<!DOCTYPE html><html><body><p>fine</p></body></html>")
+    entries = [FeedEntry(link=server.url("/ok")), FeedEntry(link=server.url("/gone"))]
+    policy = FetchPolicy(allow_hosts=("127.0.0.0/8",), retries=0)
+    with BeamTestPipeline() as p:
+        out = p | beam.Create(entries) | beam.ParDo(FetchPageDoFn(policy, None)).with_outputs(DEAD, main="pages")
+        assert_that(out.pages | "Urls" >> beam.Map(lambda pg: pg.final_url), equal_to([server.url("/ok")]),
+                    label="pages")
+        assert_that(out[DEAD] | "Reasons" >> beam.Map(lambda d: (d.stage, d.reason, d.input["entry"]["link"])),
+                    equal_to([("fetch", "HTTP 404", server.url("/gone"))]), label="dead")
+
+
+def test_only_conflict_filters_after_tagging():
+    conflict = art("https://a.example/x", "Airstrikes hit militant positions as clashes killed 12 fighters.",
+                   "2022-01-23T09:00:00Z")
+    calm = art("https://b.example/y", "The central bank kept interest rates unchanged on Monday.",
+               "2022-01-23T09:00:00Z", title="Rates on hold")
+    with BeamTestPipeline() as p:
+        groups = p | beam.Create([singleton(conflict), singleton(calm)])
+        everything = groups | "All" >> beam.ParDo(TagToEventDoFn("r1", False)).with_outputs(DEAD, main="e")
+        filtered = groups | "Only" >> beam.ParDo(TagToEventDoFn("r1", True)).with_outputs(DEAD, main="e")
+        assert_that(everything.e | "A" >> beam.Map(lambda e: (e["url"], e["conflict"]["is_conflict"])),
+                    equal_to([("https://a.example/x", True), ("https://b.example/y", False)]), label="all")
+        assert_that(filtered.e | "O" >> beam.Map(lambda e: e["url"]), equal_to(["https://a.example/x"]), label="only")
