@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
@@ -17,6 +18,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from connectors.feeds import load_feeds
 from connectors.http import DEFAULT_USER_AGENT, FetchPolicy, parse_allow_hosts
+from connectors.state import StateLog, StateRecord, default_state_root
 from pipelines import __version__
 from pipelines.options import SitrepOptions
 from pipelines.transforms import (
@@ -60,6 +62,11 @@ class RunPlan:
     replay: str | None
     policy: FetchPolicy
     only_conflict: bool
+    state: str
+    retention: dt.timedelta
+
+    def state_log(self, namespace: str) -> StateLog:
+        return StateLog(self.state, namespace)
 
     def output_prefix(self, name: str) -> str:
         return FileSystems.join(self.out, f"{name}-{self.run_id}")
@@ -88,6 +95,8 @@ def plan_run(options: SitrepOptions) -> RunPlan:
             allow_hosts=parse_allow_hosts(options.allow_hosts),
         ),
         only_conflict=options.only_conflict,
+        state=options.state or default_state_root(),
+        retention=dt.timedelta(days=options.retention_days),
     )
 
 
@@ -144,6 +153,30 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
         | "WriteDeadLetters" >> beam.io.WriteToText(plan.output_prefix("dead-letters"), file_name_suffix=".jsonl",
                                                     shard_name_template="-SSSSS-of-NNNNN")
     )
+
+
+class WriteState(beam.PTransform):
+    """StateRecords -> this run's pending files of one state namespace; published by commit_state() only
+    after the pipeline (and so every sink) has finished, so a crashed run re-emits rather than loses."""
+
+    def __init__(self, plan: RunPlan, namespace: str) -> None:
+        super().__init__(f"WriteState[{namespace}]")
+        self.prefix = plan.state_log(namespace).pending_prefix(plan.run_id)
+
+    def expand(self, records: beam.PCollection) -> beam.PCollection:
+        return (
+            records
+            | "Line" >> beam.Map(StateRecord.to_line)
+            | "Write" >> beam.io.WriteToText(self.prefix, shard_name_template="-SSSSS-of-NNNNN", skip_if_empty=True)
+        )
+
+
+def commit_state(plan: RunPlan, namespaces: tuple[str, ...]) -> None:
+    """Publish the run's pending state as new segments, then compact namespaces with many segments."""
+    for namespace in namespaces:
+        log = plan.state_log(namespace)
+        log.commit_pending(plan.run_id)
+        log.compact(plan.run_id, retention=plan.retention)
 
 
 def collect_counts(result: Any) -> dict[str, int]:

@@ -35,5 +35,10 @@ class SitrepOptions(PipelineOptions):
                            help="largest body accepted for a feed or page, in bytes (default 5,000,000)")
         group.add_argument("--timeout", type=float, default=30.0,
                            help="total deadline for one fetch in seconds, retries excluded (default 30)")
+        group.add_argument("--state", default=None,
+                           help="folder (local or gs://...) for what earlier runs saw, kept between scheduled runs "
+                           "(default: $XDG_STATE_HOME/sitrep, i.e. ~/.local/state/sitrep)")
+        group.add_argument("--retention-days", dest="retention_days", type=float, default=30.0,
+                           help="how long state remembers an article or feed it has not seen again (default 30)")
         group.add_argument("--run-id", dest="run_id", default=None,
                            help="id of this run, stamped on events and output files (default: UTC time + random)")

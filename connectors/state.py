@@ -1,0 +1,180 @@
+"""State between scheduled runs: an append-only log of immutable segment files on any Beam filesystem.
+
+Why a log of segments and not one file rewritten in place: two runs started at once, or a run killed
+half-way, must never corrupt what earlier runs saw, and the only thing workers of a distributed runner
+share is storage (a local disk or a GCS bucket). So each run adds its own segment file, named by its run
+id and published only after the run's sinks have committed; readers merge all segments, the newest record
+of a key winning. Merging is commutative and idempotent, so concurrent writers cannot lose each other's
+records, and a segment that a compaction removes is already contained in the compacted one it wrote first.
+
+Layout under the state root (a local path or gs://...):
+    <namespace>/segments/<run_id>.jsonl.gz   committed segments, one JSON record a line: {"k", "t", "v"}
+    <namespace>/pending/<run_id>-*           written by a running pipeline, moved to segments/ on commit
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+_LOG = logging.getLogger(__name__)
+SEGMENT_SUFFIX = ".jsonl.gz"
+
+
+def default_state_root() -> str:
+    """The per-user state folder used when --state is not given ($XDG_STATE_HOME/sitrep)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, "sitrep")
+
+
+def parse_time(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def format_time(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class StateRecord:
+    """One key's value at a time: the unit of every segment."""
+
+    key: str
+    time: str
+    value: Any
+
+    def to_line(self) -> str:
+        return json.dumps({"k": self.key, "t": self.time, "v": self.value}, ensure_ascii=False, sort_keys=True)
+
+    @staticmethod
+    def from_line(line: str) -> StateRecord:
+        data = json.loads(line)
+        return StateRecord(key=data["k"], time=data["t"], value=data["v"])
+
+
+def newest(records: Iterable[StateRecord]) -> dict[str, StateRecord]:
+    """Merge records by key, the latest time winning (ties: the larger value's JSON, so any order agrees)."""
+    merged: dict[str, StateRecord] = {}
+    for record in records:
+        current = merged.get(record.key)
+        if current is None or (record.time, json.dumps(record.value, sort_keys=True)) > (
+            current.time, json.dumps(current.value, sort_keys=True)
+        ):
+            merged[record.key] = record
+    return merged
+
+
+def _read_lines(path: str) -> list[str]:
+    """Non-empty lines of a segment or pending file, gzip or plain (told by its magic bytes)."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        data = handle.read()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    return [line for line in data.decode("utf-8").splitlines() if line.strip()]
+
+
+class StateLog:
+    """One namespace of state (e.g. 'feeds', 'seen') under a root folder on any Beam filesystem."""
+
+    def __init__(self, root: str, namespace: str) -> None:
+        self.root = root
+        self.namespace = namespace
+        self.segments_dir = FileSystems.join(root, namespace, "segments")
+        self.pending_dir = FileSystems.join(root, namespace, "pending")
+
+    def segment_paths(self) -> list[str]:
+        """Paths of the committed segments, oldest run first."""
+        pattern = FileSystems.join(self.segments_dir, "*" + SEGMENT_SUFFIX)
+        try:
+            matches = FileSystems.match([pattern])[0].metadata_list
+        except Exception:
+            return []
+        return sorted(m.path for m in matches)
+
+    def pending_pattern(self, run_id: str) -> str:
+        """Glob of the pending files a pipeline run writes before its commit."""
+        return FileSystems.join(self.pending_dir, f"{run_id}-*")
+
+    def pending_prefix(self, run_id: str) -> str:
+        return FileSystems.join(self.pending_dir, f"{run_id}")
+
+    def records(self, paths: list[str] | None = None) -> Iterator[StateRecord]:
+        """Every record of the given (default: all committed) segments; a segment removed meanwhile by a
+        concurrent compaction is skipped, its records being in the compacted segment."""
+        for path in self.segment_paths() if paths is None else paths:
+            try:
+                yield from (StateRecord.from_line(line) for line in _read_lines(path))
+            except FileNotFoundError:
+                _LOG.info("state segment %s vanished (compacted by another run); skipping", path)
+            except OSError as exc:
+                if "not found" in str(exc).lower() or "no such" in str(exc).lower():
+                    _LOG.info("state segment %s vanished; skipping", path)
+                    continue
+                raise
+
+    def read(self, now: dt.datetime | None = None, retention: dt.timedelta | None = None) -> dict[str, StateRecord]:
+        """The current state: newest record per key, dropping keys last seen before the retention window."""
+        merged = newest(self.records())
+        if retention is None:
+            return merged
+        cutoff = format_time((now or dt.datetime.now(dt.UTC)) - retention)
+        return {k: r for k, r in merged.items() if r.time >= cutoff}
+
+    def write_segment(self, run_id: str, records: Iterable[StateRecord]) -> str | None:
+        """Commit one segment of records for a run (atomically: written aside, then renamed into place)."""
+        lines = [r.to_line() for r in records]
+        if not lines:
+            return None
+        final = FileSystems.join(self.segments_dir, run_id + SEGMENT_SUFFIX)
+        temp = FileSystems.join(self.pending_dir, f".{run_id}.tmp")
+        self._ensure_dirs()
+        with FileSystems.create(temp, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            handle.write(gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
+        FileSystems.rename([temp], [final])
+        return final
+
+    def commit_pending(self, run_id: str) -> str | None:
+        """Publish what a pipeline run wrote under pending/ as that run's segment, once its sinks committed."""
+        pending = FileSystems.match([self.pending_pattern(run_id)])[0].metadata_list
+        paths = sorted(m.path for m in pending)
+        records = [StateRecord.from_line(line) for path in paths for line in _read_lines(path)]
+        written = self.write_segment(run_id, records)
+        if paths:
+            FileSystems.delete(paths)
+        return written
+
+    def compact(self, run_id: str, now: dt.datetime | None = None, retention: dt.timedelta | None = None,
+                min_segments: int = 8) -> str | None:
+        """Merge the committed segments into one (dropping expired keys) once there are min_segments of them.
+        The merged segment is written before the old ones are deleted, so a reader never misses a record."""
+        paths = self.segment_paths()
+        if len(paths) < min_segments:
+            return None
+        merged = newest(self.records(paths))
+        if retention is not None:
+            cutoff = format_time((now or dt.datetime.now(dt.UTC)) - retention)
+            merged = {k: r for k, r in merged.items() if r.time >= cutoff}
+        # Name it after the newest run it contains, so segment order (by name) stays the order of runs.
+        name = os.path.basename(paths[-1])[: -len(SEGMENT_SUFFIX)] + "-compacted-" + run_id
+        written = self.write_segment(name, merged.values())
+        obsolete = [p for p in paths if p != written]
+        if obsolete:
+            try:
+                FileSystems.delete(obsolete)
+            except Exception as exc:
+                _LOG.info("compaction: some segments were already gone (%s)", exc)
+        return written
+
+    def _ensure_dirs(self) -> None:
+        for folder in (self.segments_dir, self.pending_dir):
+            if "://" not in folder:
+                os.makedirs(folder, exist_ok=True)
