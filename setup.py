@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 HERE = Path(__file__).parent
 
@@ -14,12 +14,11 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11",
-    packages=find_packages(include=["pipelines", "pipelines.*", "connectors", "connectors.*", "schemas", "schemas.*"]),
-    include_package_data=True,
+    # Namespace discovery also picks up the data folders (schemas/lexicons, pipelines/sample, ...), so the
+    # data files below travel in the sdist and wheel that --setup_file builds for Dataflow workers.
+    packages=find_namespace_packages(include=["pipelines*", "connectors*", "schemas*"]),
     package_data={
-        "schemas": ["*.json", "*.yaml", "lexicons/*.yaml"],
-        "pipelines": ["sample/*.yaml", "sample/*.json", "sample/feeds/*", "sample/pages/*"],
-        "connectors": ["sources/*.yaml"],
+        "": ["*.json", "*.yaml", "*.xml", "*.atom", "*.html", "*.warc.gz", "*.jsonl"],
     },
     install_requires=[
         "apache-beam[gcp]>=2.77,<3",
@@ -35,7 +34,7 @@ setup(
         "py3langid>=0.3",
     ],
     extras_require={
-        "dev": ["pytest>=8", "ruff>=0.6"],
+        "dev": ["pytest>=8", "ruff>=0.6", "setuptools>=70", "wheel>=0.43"],
     },
     entry_points={"console_scripts": ["sitrep=pipelines.cli:main"]},
 )

@@ -91,7 +91,7 @@ def plan_run(options: SitrepOptions) -> RunPlan:
         policy=FetchPolicy(
             total_timeout=options.timeout,
             max_bytes=options.max_bytes,
-            user_agent=options.user_agent or DEFAULT_USER_AGENT,
+            user_agent=options.fetch_user_agent or DEFAULT_USER_AGENT,
             allow_hosts=parse_allow_hosts(options.allow_hosts),
         ),
         only_conflict=options.only_conflict,

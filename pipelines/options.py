@@ -7,12 +7,44 @@ import argparse
 from apache_beam.options.pipeline_options import PipelineOptions
 
 
+def parse_bool(value: str) -> bool:
+    """A flag's value as a template passes it (`--only_conflict=true`)."""
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {value!r}")
+
+
+class _TemplateFriendly:
+    """Declares options so a Dataflow template can pass them too: `--some_option` beside every
+    `--some-option` (templates name parameters by dest), and flags that also take `=true`/`=false`."""
+
+    def __init__(self, group: argparse._ArgumentGroup) -> None:
+        self._group = group
+
+    def add_argument(self, *flags: str, **kwargs: object) -> argparse.Action:
+        aliases = ["--" + f[2:].replace("-", "_") for f in flags if f.startswith("--") and "-" in f[2:]]
+        if kwargs.get("action") == "store_true":
+            kwargs = {**kwargs, "nargs": "?", "const": True, "type": parse_bool, "metavar": "BOOL"}
+            del kwargs["action"]
+        return self._group.add_argument(*flags, *aliases, **kwargs)
+
+
+def option_names(options_class: type[PipelineOptions]) -> dict[str, argparse.Action]:
+    """The options a PipelineOptions subclass declares, by dest (what template parameters are named)."""
+    parser = argparse.ArgumentParser()
+    options_class._add_argparse_args(parser)
+    return {a.dest: a for a in parser._actions if a.dest != "help"}
+
+
 class SitrepOptions(PipelineOptions):
     """Options of `sitrep run` (any Beam option, such as --runner, may be given beside them)."""
 
     @classmethod
     def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group("sitrep run")
+        group = _TemplateFriendly(parser.add_argument_group("sitrep run"))
         group.add_argument("--feeds", help="feeds file (YAML): `feeds:` then a list of {url, name, language}")
         group.add_argument(
             "--input",
@@ -29,7 +61,7 @@ class SitrepOptions(PipelineOptions):
         group.add_argument("--allow-hosts", dest="allow_hosts", default="",
                            help="comma-separated CIDR networks that may be fetched although not public, e.g. "
                            "127.0.0.0/8 (by default loopback, private and link-local addresses are refused)")
-        group.add_argument("--user-agent", dest="user_agent", default=None,
+        group.add_argument("--fetch-user-agent", dest="fetch_user_agent", default=None,
                            help="User-Agent for fetches (default names sitrep and its project URL)")
         group.add_argument("--max-bytes", dest="max_bytes", type=int, default=5_000_000,
                            help="largest body accepted for a feed or page, in bytes (default 5,000,000)")

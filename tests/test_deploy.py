@@ -1,0 +1,59 @@
+"""Deployment artefacts stay true: template parameters are the pipeline's options; packages carry the data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pipelines.options import SitrepOptions, option_names
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_FILES = (
+    "schemas/event-v1.schema.json",
+    "schemas/taxonomy-v1.yaml",
+    "schemas/lexicons/en.yaml",
+    "connectors/sources/world.yaml",
+    "pipelines/sample/feeds.yaml",
+    "pipelines/sample/manifest.json",
+)
+
+
+def test_template_metadata_matches_the_options():
+    done = subprocess.run([sys.executable, str(ROOT / "deploy/dataflow/make_metadata.py"), "--check"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    metadata = json.loads((ROOT / "deploy/dataflow/metadata-batch.json").read_text())
+    names = {p["name"] for p in metadata["parameters"]}
+    assert names == set(option_names(SitrepOptions)) - {"sample", "replay"}
+    assert all(p["helpText"] for p in metadata["parameters"])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out),
+                    str(ROOT)], check=True, capture_output=True)
+    subprocess.run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(out)], cwd=ROOT, check=True,
+                   capture_output=True)
+    return out
+
+
+def test_wheel_carries_schema_taxonomy_lexicons_and_sample(built):
+    wheel = next(built.glob("sitrep-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for data in DATA_FILES:
+        assert data in names, f"{data} missing from {wheel.name}"
+    assert any(n.startswith("pipelines/sample/pages/") and n.endswith(".html") for n in names)
+
+
+def test_sdist_for_setup_file_carries_the_data(built):
+    sdist = next(built.glob("sitrep-*.tar.gz"))
+    names = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
+    for data in DATA_FILES:
+        assert data in names, f"{data} missing from {sdist.name}"
