@@ -204,8 +204,9 @@ def write_summary(plan: RunPlan, counts: dict[str, int], seconds: float) -> dict
     return summary
 
 
-def run(argv: list[str]) -> dict[str, Any]:
-    """Run the batch pipeline with these command-line options; returns the run summary it wrote."""
+def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
+    """Run the batch pipeline with these command-line options; returns the run summary it wrote.
+    With wait=False (a template launcher) it returns once the job is submitted, with the run id only."""
     options = PipelineOptions(argv)
     plan = plan_run(options.view_as(SitrepOptions))
     if "://" not in plan.out:
@@ -214,5 +215,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, plan)
     result = pipeline.run()
+    if not wait:
+        return {"run_id": plan.run_id, "submitted": True}
     result.wait_until_finish()
     return write_summary(plan, collect_counts(result), time.monotonic() - started)
