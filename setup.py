@@ -34,7 +34,7 @@ setup(
         "py3langid>=0.3",
     ],
     extras_require={
-        "dev": ["pytest>=8", "ruff>=0.6", "setuptools>=70", "wheel>=0.43"],
+        "dev": ["pytest>=8", "ruff>=0.6", "setuptools>=70", "wheel>=0.43", "dask[distributed]>=2024.1"],
     },
     entry_points={"console_scripts": ["sitrep=pipelines.cli:main"]},
 )
