@@ -1,0 +1,229 @@
+"""Scale test: thousands of synthetic feeds and articles served on 127.0.0.1; throughput per stage and end to end.
+
+Articles are made from real text (the extraction benchmark's ground-truth bodies in ../shared/data when
+present, else the shipped sample's pages) wrapped in a realistic news-page template of about 80 KB, with a
+share of exact and near duplicates. For each size the script reports, in one process:
+
+- articles per second per core (CPU time) for each stage called alone in a plain loop: feed parse, HTTP
+  fetch from the local server, extraction, dedup, tagging, event building and validation;
+- end to end on the DirectRunner from already-fetched pages (`sitrep run --input`), and its ratio to the
+  extraction stage alone over the same pages (the pipeline's own overhead; target >= 0.8);
+- the peak resident memory of the process that ran that size.
+
+    .venv/bin/python bench/bench_scale.py                 # sizes 300, 1000, 3000
+    .venv/bin/python bench/bench_scale.py --sizes 200 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import multiprocessing
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "extraction-benchmark" / "ground-truth.json"
+sys.path.insert(0, str(ROOT))
+
+EXACT_SHARE = 0.10
+NEAR_SHARE = 0.05
+ENTRIES_PER_FEED = 25
+SCRIPT_BLOB = "window.__CONFIG__=" + json.dumps({f"k{i}": "x" * 60 for i in range(1000)}) + ";"
+
+
+def real_texts() -> tuple[list[str], str]:
+    """Article bodies of real news text, and where they came from."""
+    if SHARED.exists():
+        truth = json.loads(SHARED.read_text(encoding="utf-8"))
+        texts = [v["articleBody"] for v in truth.values() if len(v["articleBody"]) > 800]
+        return texts, f"{len(texts)} ground-truth bodies of {SHARED.parent.name}"
+    from pipelines.batch import sample_path
+    from pipelines.extract import ArticleExtractor
+    from schemas.records import FeedEntry, FetchedPage
+
+    texts = []
+    for page in sorted(Path(sample_path("pages")).glob("*.html")):
+        fetched = FetchedPage(FeedEntry(link="https://x.example/a"), "https://x.example/a", 200, "text/html",
+                              page.read_bytes(), "2022-01-23T00:00:00Z")
+        texts.append(ArticleExtractor().extract(fetched).text)
+    return texts, f"{len(texts)} sample pages (shared data absent)"
+
+
+def page_html(title: str, body: str, url: str, published: str) -> bytes:
+    paragraphs = "\n".join(f"<p>{html.escape(p)}</p>" for p in body.split("\n") if p.strip())
+    nav = "".join(f'<li><a href="/section/{i}">Section {i}</a></li>' for i in range(60))
+    related = "".join(f'<li><a href="/story/{i}">Related story number {i} with a long headline</a></li>'
+                      for i in range(30))
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<link rel="canonical" href="{url}"><meta property="og:url" content="{url}">
+<meta property="article:published_time" content="{published}"><script>{SCRIPT_BLOB}</script></head>
+<body><header><nav><ul>{nav}</ul></nav></header><main><article><h1>{html.escape(title)}</h1>
+{paragraphs}</article><aside><ul>{related}</ul></aside></main>
+<footer><p>Copyright Example Media. All rights reserved.</p></footer></body></html>""".encode()
+
+
+def make_corpus(size: int, texts: list[str], base: str) -> tuple[dict[str, bytes], list[str]]:
+    """Pages by path and feed documents: `size` articles, a share of them exact or near copies."""
+    rng = random.Random(size)
+    pages: dict[str, bytes] = {}
+    items = []
+    originals: list[tuple[str, str]] = []
+    for i in range(size):
+        published = f"2022-01-{1 + i % 28:02d}T{i % 24:02d}:00:00+00:00"
+        path = f"/news/{i}/story-{i}"
+        roll = rng.random()
+        if originals and roll < EXACT_SHARE:
+            title, body = rng.choice(originals)
+        elif originals and roll < EXACT_SHARE + NEAR_SHARE:
+            title, body = rng.choice(originals)
+            body = body + f"\nThis copy was updated with a detail numbered {i}."
+        else:
+            body = f"Report {i} from our correspondents.\n" + texts[i % len(texts)]
+            title = f"Story {i}: " + body.split("\n", 2)[1][:60]
+            originals.append((title, body))
+        pages[path] = page_html(title, body, base + path, published)
+        items.append((title, base + path, published))
+    feeds = []
+    for start in range(0, size, ENTRIES_PER_FEED):
+        entries = "".join(
+            f"<item><title>{html.escape(t)}</title><link>{u}</link><guid>{u}</guid>"
+            f"<pubDate>{p}</pubDate></item>" for t, u, p in items[start:start + ENTRIES_PER_FEED])
+        feeds.append(f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {start}</title>'
+                     f"{entries}</channel></rss>")
+    return pages, feeds
+
+
+def per_core(count: int, cpu_seconds: float) -> float:
+    return count / cpu_seconds if cpu_seconds > 0 else float("inf")
+
+
+def measure(label: str, items: list, call) -> tuple[list, float, float]:
+    """Run call over items; returns (results, CPU seconds, wall seconds)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    results = [call(item) for item in items]
+    return results, time.process_time() - cpu, time.perf_counter() - wall
+
+
+def run_size(size: int, texts: list[str], queue: multiprocessing.Queue) -> None:
+    from connectors.feeds import parse_feed
+    from connectors.http import FetchPolicy, HttpFetcher
+    from connectors.pages import fetch_page
+    from pipelines.cli import main as sitrep
+    from pipelines.dedup import article_key, content_fingerprint, merge_groups, singleton
+    from pipelines.events import Provenance, build_event, validate_event
+    from pipelines.extract import ArticleExtractor
+    from pipelines.tagging import ConflictTagger
+    from schemas.records import FeedConfig
+    from tests.localserver import LocalServer
+
+    server = LocalServer().start()
+    try:
+        pages, feeds = make_corpus(size, texts, server.base)
+        for path, body in pages.items():
+            server.route(path, body)
+        rows = {}
+        entries_per_feed, cpu, _wall = measure("poll", feeds, lambda doc: parse_feed(
+            FeedConfig(url=server.url("/feed.xml")), doc.encode(), {"content-type": "application/rss+xml"},
+            server.url("/feed.xml")).entries)
+        entries = [e for batch in entries_per_feed for e in batch]
+        rows["feed parse"] = per_core(len(entries), cpu)
+
+        fetcher = HttpFetcher(FetchPolicy(allow_hosts=("127.0.0.0/8",)))
+        fetched, cpu, wall = measure("fetch", entries, lambda e: fetch_page(fetcher, e))
+        rows["fetch (HTTP, 1 thread)"] = per_core(len(fetched), cpu)
+        fetch_wall_rate = len(fetched) / wall
+
+        extractor = ArticleExtractor()
+        articles, extract_cpu, _ = measure("extract", fetched, extractor.extract)
+        rows["extract"] = per_core(len(articles), extract_cpu)
+
+        def dedup(all_articles: list) -> list:
+            by_url: dict = {}
+            for a in all_articles:
+                by_url.setdefault(article_key(a), []).append(singleton(a))
+            by_text: dict = {}
+            for groups in by_url.values():
+                merged = merge_groups(groups)
+                by_text.setdefault(content_fingerprint(merged.representative.text), []).append(merged)
+            return [merge_groups(g) for g in by_text.values()]
+
+        cpu = time.process_time()
+        groups = dedup(articles)
+        rows["dedup (exact)"] = per_core(len(articles), time.process_time() - cpu)
+
+        tagger = ConflictTagger()
+        tags, cpu, _ = measure("tag", groups, lambda g: tagger.tag(g.representative.title, g.representative.text,
+                                                                   g.representative.language))
+        rows["tag"] = per_core(len(groups), cpu)
+        provenance = Provenance(run_id="bench", taxonomy_version=tagger.version)
+        _, cpu, _ = measure("event", list(zip(groups, tags, strict=True)),
+                            lambda gt: validate_event(build_event(gt[0], gt[1], provenance)))
+        rows["event build + validate"] = per_core(len(groups), cpu)
+
+        with tempfile.TemporaryDirectory() as tmp:
+            backfill = Path(tmp) / "pages.jsonl"
+            with backfill.open("w", encoding="utf-8") as handle:
+                for page in fetched:
+                    handle.write(json.dumps({"url": page.final_url, "html": page.body.decode("utf-8"),
+                                             "title": page.entry.title}) + "\n")
+            # The same pages through the extraction stage alone, measured right beside the pipeline run.
+            _, extract_alone_cpu, extract_alone_wall = measure("extract", fetched, extractor.extract)
+            cpu, wall = time.process_time(), time.perf_counter()
+            code = sitrep(["run", "--input", str(backfill), "--out", str(Path(tmp) / "out"),
+                           "--state", str(Path(tmp) / "state")])
+            e2e_wall = time.perf_counter() - wall
+            e2e_cpu = time.process_time() - cpu
+            assert code == 0
+            summary = json.loads((Path(tmp) / "out" / "run-summary.json").read_text())
+        rows["end to end (DirectRunner, from fetched pages)"] = per_core(len(fetched), e2e_cpu)
+        queue.put({
+            "size": size, "feeds": len(feeds), "articles": len(fetched), "events": summary["counts"]["events_written"],
+            "duplicates": summary["counts"]["duplicates"], "rows": rows,
+            "fetch_wall_rate": fetch_wall_rate,
+            "overhead_ratio_wall": (len(fetched) / e2e_wall) / (len(fetched) / extract_alone_wall),
+            "overhead_ratio_cpu": extract_alone_cpu / e2e_cpu,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        })
+    finally:
+        server.stop()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[300, 1000, 3000])
+    args = parser.parse_args(argv)
+    texts, origin = real_texts()
+    print(f"bench_scale: articles made from {origin}; {EXACT_SHARE:.0%} exact and {NEAR_SHARE:.0%} near copies; "
+          f"{ENTRIES_PER_FEED} entries a feed; page size ~{len(page_html('t', texts[0], 'u', 'p')) // 1024} KB")
+    context = multiprocessing.get_context("spawn")
+    results = []
+    for size in args.sizes:
+        queue = context.Queue()
+        child = context.Process(target=run_size, args=(size, texts, queue))
+        child.start()
+        results.append(queue.get())
+        child.join()
+    stages = list(results[0]["rows"])
+    print(f"\n{'articles/s per core':48}" + "".join(f"{r['size']:>10}" for r in results))
+    for stage in stages:
+        print(f"{stage:48}" + "".join(f"{r['rows'][stage]:>10.1f}" for r in results))
+    print(f"{'fetch wall rate (pages/s, 1 thread)':48}" + "".join(f"{r['fetch_wall_rate']:>10.1f}" for r in results))
+    print(f"{'events written / duplicates':48}" + "".join(f"{r['events']:>6}/{r['duplicates']:<3}" for r in results))
+    print(f"{'peak RSS (MB)':48}" + "".join(f"{r['peak_rss_mb']:>10.0f}" for r in results))
+    print(f"{'end-to-end / extraction alone (wall)':48}" + "".join(f"{r['overhead_ratio_wall']:>10.2f}"
+                                                                  for r in results))
+    print(f"{'end-to-end / extraction alone (CPU)':48}" + "".join(f"{r['overhead_ratio_cpu']:>10.2f}"
+                                                                 for r in results))
+    worst = min(r["overhead_ratio_wall"] for r in results)
+    print(f"\npipeline overhead: end to end reaches {worst:.2f}x of extraction alone at worst (target >= 0.80)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
