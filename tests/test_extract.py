@@ -45,6 +45,8 @@ def test_page_without_body_is_an_error():
 
 def test_short_body_is_an_error():
     with pytest.raises(ExtractionError, match="too short"):
+        ArticleExtractor().extract(page(b"<html><body><article><p>Shelling resumed.</p></article></body></html>"))
+    with pytest.raises(ExtractionError, match="paywall stub"):
         ArticleExtractor().extract(page(b"<html><body><article><p>Subscribe to read.</p></article></body></html>"))
 
 
