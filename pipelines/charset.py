@@ -10,7 +10,7 @@ from charset_normalizer import from_bytes
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 # WHATWG's encoding standard: browsers read these labels as windows-1252, and so do real pages' authors.
 _AS_WINDOWS_1252 = {"latin_1", "iso8859-1", "ascii", "us-ascii", "iso-8859-1", "cp1252"}
 _UNICODE = {"utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32"}
@@ -77,7 +77,7 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     """
     for bom, name in _BOMS:
         if body.startswith(bom):
-            return body[len(bom) :].decode(name, errors="replace"), name
+            return body.decode(name, errors="replace"), name
     try:
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
