@@ -1,12 +1,23 @@
-"""Extraction on the sample's real page shapes (written by the project) and on text records."""
+"""Extraction on real page shapes (the sample and tests/fixtures/pages, written by the project) and text records."""
 
 from __future__ import annotations
 
-import pytest
+import sys
+from pathlib import Path
 
-from pipelines.extract import ArticleExtractor, ExtractionError, article_from_text, choose_published_at, plain_text
+import pytest
+import trafilatura
+
+from pipelines.extract import (
+    ArticleExtractor,
+    ExtractionError,
+    article_from_text,
+    choose_published_at,
+    plain_text,
+    url_date,
+)
 from schemas.records import FeedEntry, FetchedPage
-from tests.conftest import SEED_PAGE, sample_page
+from tests.conftest import SEED_PAGE, sample_page, shared_data
 
 SEED_URL = "https://www.frontline-daily.example/world/middle-east/clashes-continue-isis-attack-prison-syria"
 
@@ -45,6 +56,8 @@ def test_page_without_body_is_an_error():
 
 def test_short_body_is_an_error():
     with pytest.raises(ExtractionError, match="too short"):
+        ArticleExtractor().extract(page(b"<html><body><article><p>Shelling resumed.</p></article></body></html>"))
+    with pytest.raises(ExtractionError, match="paywall stub"):
         ArticleExtractor().extract(page(b"<html><body><article><p>Subscribe to read.</p></article></body></html>"))
 
 
@@ -66,3 +79,138 @@ def test_text_record_becomes_article():
 def test_plain_text_strips_summary_html():
     assert plain_text("<p>Fighting &amp; shelling</p>") == "Fighting & shelling"
     assert plain_text("") is None
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "pages"
+
+
+def fixture_page(name: str, url: str | None = None, content_type: str = "text/html; charset=utf-8",
+                 **entry: object) -> FetchedPage:
+    """A page of tests/fixtures/pages (real page shapes, written for these tests) as the fetch stage hands it on."""
+    url = url or f"https://news.example/{name.removesuffix('.html')}"
+    return FetchedPage(entry=FeedEntry(link=url, **entry), final_url=url, status=200,  # type: ignore[arg-type]
+                       content_type=content_type, body=(FIXTURES / name).read_bytes(),
+                       fetched_at="2024-01-01T00:00:00Z")
+
+
+def test_paywall_stub_kept_for_its_headline_and_lede_with_a_flag():
+    article = ArticleExtractor().extract(fixture_page("paywall-stub.html"))
+    assert article.flags == ("paywalled",)
+    assert article.title == "Drone strikes hit Odesa port overnight, officials say"
+    assert article.text.startswith("Ukrainian officials said a wave of drones struck grain terminals")
+    for prompt in ("Subscribe", "subscribers only", "Already a subscriber", "free trial"):
+        assert prompt not in article.text
+    assert article.published_at == "2023-07-19T03:12:00Z"  # +03:00 on the page, UTC out
+    assert article.authors == ("Olena Kovalenko",)
+
+
+def test_cookie_wall_is_a_dead_letter():
+    with pytest.raises(ExtractionError, match="cookie wall"):
+        ArticleExtractor().extract(fixture_page("cookie-wall.html", title="Army retakes border post"))
+
+
+def test_live_blog_kept_with_a_flag_and_its_updates():
+    article = ArticleExtractor().extract(fixture_page("live-blog.html"))
+    assert "live_blog" in article.flags
+    assert article.title == "Sudan war live: fighting rages in Khartoum as truce collapses"
+    assert "warplanes struck positions in the south of the capital" in article.text
+    assert "1.9 million" in article.text
+    assert "Load more updates" not in article.text
+
+
+def test_video_only_page_is_a_dead_letter():
+    with pytest.raises(ExtractionError, match="video-only page"):
+        ArticleExtractor().extract(fixture_page("video-only.html"))
+
+
+def test_arabic_article_is_clean_right_to_left_text():
+    article = ArticleExtractor().extract(fixture_page("arabic-article.html"))
+    assert article.language == "ar"
+    assert article.title == "مقتل عشرة مدنيين في قصف على ريف إدلب"
+    assert article.text.startswith("قُتل عشرة مدنيين على الأقل، بينهم أربعة أطفال")
+    assert "فتح ممرات آمنة لإيصال المساعدات" in article.text
+    for boilerplate in ("أسعار الذهب", "جميع الحقوق محفوظة", "اقتصاد"):
+        assert boilerplate not in article.text
+    assert article.published_at == "2023-03-05T12:20:00Z"
+
+
+def test_wrong_charset_declaration_still_gives_clean_text():
+    # windows-1252 bytes served and declared as UTF-8: curly quotes, guillemets and accents must survive.
+    article = ArticleExtractor().extract(fixture_page("wrong-charset-cp1252.html"))
+    assert article.title == "Mali : l’armée annonce la reprise d’un poste près de Ménaka"
+    assert article.text.startswith("L’armée malienne a affirmé samedi avoir repris le contrôle")
+    assert "« plusieurs dizaines »" in article.text
+    assert "\ufffd" not in article.text and "Ã" not in article.text
+    assert article.language == "fr"
+
+
+UKRAINIAN = ("Російські війська завдали удару по Харкову, загинули троє людей, повідомила місцева влада.",
+             "Рятувальники розбирають завали житлового будинку, серед поранених є діти, їх доставили до лікарні.")
+RUSSIAN = ("Российские войска нанесли удар по Харькову, погибли три человека, сообщили местные власти.",
+           "Спасатели разбирают завалы жилого дома, среди раненых есть дети, их доставили в больницу.")
+
+
+@pytest.mark.parametrize(("encoding", "paragraphs", "language"),
+                         [("cp1251", UKRAINIAN, "uk"), ("koi8_r", RUSSIAN, "ru"), ("cp1251", RUSSIAN, "ru")])
+def test_cyrillic_page_in_a_legacy_charset_declared_utf8(encoding: str, paragraphs: tuple[str, str], language: str):
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    html = f'<html><head><meta charset="utf-8"><title>Новости</title></head><body><article>{body}</article></body>'
+    article = ArticleExtractor(min_text_chars=100).extract(page(html.encode(encoding)))
+    assert article.text == "\n".join(paragraphs)
+    assert article.language == language
+
+
+def test_declared_latin1_but_utf8_page():
+    html = FIXTURES.joinpath("wrong-charset-cp1252.html").read_bytes().decode("cp1252").encode("utf-8")
+    article = ArticleExtractor().extract(
+        FetchedPage(entry=FeedEntry(link=SEED_URL), final_url=SEED_URL, status=200,
+                    content_type="text/html; charset=iso-8859-1", body=html, fetched_at="2024-01-01T00:00:00Z"))
+    assert "près de Ménaka" in article.title and "Ã" not in article.text
+
+
+def test_date_only_in_the_url():
+    url = "https://northern-dispatch.example/2022/01/23/hasaka-prison-siege-kurdish-forces-retake-wing/"
+    article = ArticleExtractor().extract(fixture_page("url-date-only.html", url=url))
+    assert article.published_at == "2022-01-23T00:00:00Z"
+    assert "no_date" not in article.flags
+    assert article.title == "Hasaka prison siege: Kurdish forces retake wing of Ghwayran jail"
+
+
+def test_date_only_in_the_url_keeps_the_feed_time_that_day():
+    url = "https://northern-dispatch.example/2022/01/23/hasaka-prison-siege-kurdish-forces-retake-wing/"
+    feed_time = "2022-01-23T15:04:00Z"
+    article = ArticleExtractor().extract(fixture_page("url-date-only.html", url=url, published_at=feed_time))
+    assert article.published_at == "2022-01-23T15:04:00Z"
+
+
+def test_page_stated_time_beats_the_feed_guess():
+    feed_guess = "2023-07-20T00:00:00Z"  # e.g. the time the feed was rebuilt
+    article = ArticleExtractor().extract(fixture_page("paywall-stub.html", published_at=feed_guess))
+    assert article.published_at == "2023-07-19T03:12:00Z"
+
+
+def test_implausible_dates_rejected():
+    assert choose_published_at(None, "1970-01-01T00:00:00Z") is None
+    assert choose_published_at("1989-12-31T23:00:00Z", None) is None
+    assert choose_published_at("2022-01-23T09:41:00Z", "2999-01-01T00:00:00Z") == "2022-01-23T09:41:00Z"
+    assert choose_published_at("2022-01-23T09:41:00-05:00", None) == "2022-01-23T14:41:00Z"
+
+
+def test_url_date_patterns():
+    assert url_date("https://x.example/2022/01/23/slug") == "2022-01-23"
+    assert url_date("https://x.example/news/2022-1-5-slug.html") == "2022-01-05"
+    assert url_date("https://x.example/news/20220123/slug") == "2022-01-23"
+    assert url_date("https://x.example/world/12345678/slug") is None
+
+
+def test_benchmark_bodies_at_least_as_good_as_plain_trafilatura():
+    data = shared_data("extraction-benchmark")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from eval_extraction import fetched, load_benchmark, project_text, scores
+
+    pages = load_benchmark(data)
+    extractor = ArticleExtractor()
+    ours = sum(scores(p.truth, project_text(extractor, fetched(p)))[2] for p in pages) / len(pages)
+    default = sum(scores(p.truth, trafilatura.extract(p.body, url=p.url) or "")[2] for p in pages) / len(pages)
+    assert ours >= default
+    assert ours > 0.95
