@@ -30,11 +30,12 @@ def parts_folder(archive: str) -> str:
 
 
 class WarcRecorder:
-    """Writes exchanges as WARC response records (one gzip member each) into one part file of a folder.
-    One part per fetching DoFn instance: Beam workers share nothing but storage, so they never share a file."""
+    """Writes exchanges as WARC response records (one gzip member each) into part files of a folder, one
+    part per bundle of each fetching DoFn: Beam workers share nothing but storage, so they never share a file."""
 
     def __init__(self, folder: str, run_id: str) -> None:
-        self.path = FileSystems.join(folder, f"{run_id}-{uuid.uuid4().hex[:12]}.warc.gz")
+        self.folder = folder
+        self.run_id = run_id
         self._lock = threading.Lock()
         self._buffer = io.BytesIO()
         self._writer = WARCWriter(self._buffer, gzip=True)
@@ -60,10 +61,10 @@ class WarcRecorder:
             self._buffer = io.BytesIO()
             self._writer = WARCWriter(self._buffer, gzip=True)
             self.count = 0
-        folder = self.path.rsplit("/", 1)[0]
-        if "://" not in folder:
-            os.makedirs(folder, exist_ok=True)
-        path = self.path.replace(".warc.gz", f"-{uuid.uuid4().hex[:6]}.warc.gz")
+        if "://" not in self.folder:
+            os.makedirs(self.folder, exist_ok=True)
+        # A fresh name per part: a DoFn instance closes one part per bundle.
+        path = FileSystems.join(self.folder, f"{self.run_id}-{uuid.uuid4().hex}.warc.gz")
         with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
             handle.write(data)
 

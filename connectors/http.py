@@ -350,7 +350,8 @@ class HttpFetcher:
             resp = self._session.get(
                 current,
                 headers=headers,
-                timeout=(policy.connect_timeout, policy.read_timeout),
+                # No single wait may outlast what is left of the total deadline.
+                timeout=(policy.connect_timeout, max(0.05, min(policy.read_timeout, deadline - time.monotonic()))),
                 allow_redirects=False,
                 stream=True,
             )
