@@ -46,6 +46,8 @@ class LocalServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes; with Nagle on, the body waits for a delayed ACK.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -62,6 +64,9 @@ class LocalServer:
                         server.in_flight -= 1
 
             def _answer(self) -> None:
+                if self.path == "/__max_in_flight":  # read by a client in another process (bench/)
+                    self._send(200, "text/plain", str(server.max_in_flight).encode(), {})
+                    return
                 server.requests.append((self.path, dict(self.headers)))
                 route = server.routes.get(self.path.split("?", 1)[0])
                 if route is None:
