@@ -19,7 +19,8 @@ class FeedsFileError(ValueError):
 
 
 def load_feeds(path: str | Path) -> list[FeedConfig]:
-    """Read a feeds file: `feeds:` followed by a list of `{url, name, language}` (name and language optional)."""
+    """Read a feeds file: `feeds:` followed by a list of `{url, name, language, robots}` (all but url optional;
+    `robots: false` stops honouring robots.txt for that feed's articles)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -40,13 +41,16 @@ def load_feeds(path: str | Path) -> list[FeedConfig]:
             item = {"url": item}
         if not isinstance(item, dict) or not isinstance(item.get("url"), str) or not item["url"].strip():
             raise FeedsFileError(f"{path}:{line}: feed {i + 1} needs a 'url'")
-        unknown = set(item) - {"url", "name", "language"}
+        unknown = set(item) - {"url", "name", "language", "robots"}
         if unknown:
             raise FeedsFileError(f"{path}:{line}: feed {i + 1} has unknown keys {sorted(unknown)}")
         url = item["url"].strip()
         if not url.startswith(("http://", "https://")):
             raise FeedsFileError(f"{path}:{line}: feed url {url!r} is not http(s)")
-        feeds.append(FeedConfig(url=url, name=item.get("name"), language=item.get("language")))
+        robots = item.get("robots", True)
+        if not isinstance(robots, bool):
+            raise FeedsFileError(f"{path}:{line}: feed {i + 1}: 'robots' must be true or false")
+        feeds.append(FeedConfig(url=url, name=item.get("name"), language=item.get("language"), robots=robots))
     if not feeds:
         raise FeedsFileError(f"{path}: the 'feeds:' list is empty")
     return feeds
@@ -76,12 +80,16 @@ def _entry_link(entry: dict) -> str | None:
 
 @dataclass
 class PollResult:
-    """What one poll of one feed gave: its entries, and entries that were skipped with the reason."""
+    """What one poll of one feed gave: its entries, and entries that were skipped with the reason.
+    A feed the server says is unchanged (304) has `not_modified` and no entries: it was not parsed."""
 
     feed: FeedConfig
     entries: list[FeedEntry] = field(default_factory=list)
     skipped: list[tuple[dict, str]] = field(default_factory=list)
     bozo_reason: str | None = None
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 class FeedError(Exception):
@@ -94,12 +102,21 @@ class FeedPoller:
     def __init__(self, fetcher: Fetcher) -> None:
         self.fetcher = fetcher
 
-    def poll(self, feed: FeedConfig) -> PollResult:
+    def poll(self, feed: FeedConfig, conditional: dict[str, str] | None = None) -> PollResult:
+        """Fetch and parse a feed; with `conditional` validators, a 304 answer skips the parse."""
         try:
-            response = self.fetcher.get(feed.url, "feed")
+            response = self.fetcher.get(feed.url, "feed", conditional)
         except FetchError as exc:
             raise FeedError(f"fetch failed: {exc.reason}") from exc
-        return parse_feed(feed, response.body, response.headers, response.final_url)
+        etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
+        if response.status == 304:
+            # Some servers omit the validators on a 304: keep the ones we sent.
+            conditional = conditional or {}
+            return PollResult(feed=feed, not_modified=True, etag=etag or conditional.get("If-None-Match"),
+                              last_modified=modified or conditional.get("If-Modified-Since"))
+        result = parse_feed(feed, response.body, response.headers, response.final_url)
+        result.etag, result.last_modified = etag, modified
+        return result
 
 
 def parse_feed(feed: FeedConfig, body: bytes, headers: dict[str, str], base_url: str) -> PollResult:

@@ -1,23 +1,34 @@
-"""The HTTP fetcher: deadlines, a byte cap read as a stream, bounded retries, redirects checked hop by hop,
-and a guard that refuses non-public addresses unless the user allows them."""
+"""The HTTP fetcher: deadlines, a byte cap read as a stream, bounded retries, per-host politeness, and a guard
+that refuses non-public addresses (checked again at connect time) unless the user allows them."""
 
 from __future__ import annotations
 
 import ipaddress
 import random
 import socket
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from schemas.records import utc_now
 
-Kind = Literal["feed", "html"]
+Kind = Literal["feed", "html", "robots"]
 
-DEFAULT_USER_AGENT = "sitrep/0.1 (+https://github.com/sitrep-project/sitrep; conflict-news monitor)"
+PROJECT_URL = "https://github.com/sitrep-project/sitrep"
+DEFAULT_USER_AGENT = f"sitrep/0.1 (+{PROJECT_URL}; conflict-news monitor)"
+
+
+def user_agent_for(contact: str | None) -> str:
+    """The User-Agent naming the project and where a site owner can reach whoever runs it."""
+    return f"sitrep/0.1 (+{contact or PROJECT_URL}; conflict-news monitor)"
 
 FEED_TYPES = ("xml", "rss", "atom", "rdf")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -32,6 +43,11 @@ class FetchError(Exception):
         self.url = url
         self.status = status
         self.retry_after = retry_after
+
+    @property
+    def transient(self) -> bool:
+        """Whether trying again later may succeed (timeouts, dropped connections, 408, 429, 5xx)."""
+        return self.status == -1 or self.status in (408, 429) or (self.status or 0) >= 500
 
 
 @dataclass(frozen=True)
@@ -51,9 +67,10 @@ class Response:
 
 
 class Fetcher(Protocol):
-    """Anything that turns a URL into a Response or raises FetchError: HTTP, or a replayed archive."""
+    """Anything that turns a URL into a Response or raises FetchError: HTTP, or a replayed archive.
+    `headers` are extra request headers (If-None-Match, If-Modified-Since); a 304 comes back as a Response."""
 
-    def get(self, url: str, kind: Kind) -> Response: ...
+    def get(self, url: str, kind: Kind, headers: dict[str, str] | None = None) -> Response: ...
 
     def close(self) -> None: ...
 
@@ -72,6 +89,12 @@ class FetchPolicy:
     max_retry_after: float = 30.0
     user_agent: str = DEFAULT_USER_AGENT
     allow_hosts: tuple[str, ...] = ()
+    # Politeness: at most this many requests in flight to one host and in all, and at least host_delay
+    # seconds between the starts of two requests to one host (a robots.txt Crawl-delay raises it).
+    per_host_concurrency: int = 2
+    global_concurrency: int = 16
+    host_delay: float = 0.25
+    max_crawl_delay: float = 30.0
 
 
 def parse_allow_hosts(value: str | None) -> tuple[str, ...]:
@@ -98,22 +121,111 @@ class AddressGuard:
         self._allow = [ipaddress.ip_network(n) for n in allow]
 
     def check(self, url: str) -> None:
+        """Refuse a URL whose scheme is not http(s) or whose host resolves to a refused address."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise FetchError(f"scheme {parts.scheme or '(none)'!r} not allowed: only http and https", url)
         host = parts.hostname
         if not host:
             raise FetchError("URL has no host", url)
+        self.resolve(host, parts.port or (443 if parts.scheme == "https" else 80), url)
+
+    def resolve(self, host: str, port: int, url: str = "") -> list[tuple]:
+        """The addresses of host, every one of them allowed (else FetchError): what a connection may use."""
         try:
-            infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
-            raise FetchError(f"cannot resolve host {host!r}: {exc}", url) from exc
+            raise FetchError(f"cannot resolve host {host!r}: {exc}", url or host) from exc
         for info in infos:
-            addr = ipaddress.ip_address(info[4][0])
+            addr = ipaddress.ip_address(info[4][0].split("%", 1)[0])
             if any(addr in net for net in self._allow):
                 continue
             if not addr.is_global:
-                raise FetchError(f"host {host!r} resolves to non-public address {addr}; see --allow-hosts", url)
+                raise FetchError(f"host {host!r} resolves to non-public address {addr}; see --allow-hosts", url or host)
+        return infos
+
+
+class _GuardedConnection:
+    """Mixin for urllib3 connections: resolve through the guard and connect to exactly the address it
+    allowed. Checking the URL before the request is not enough: a hostile DNS server can answer the check
+    with a public address and the connect, a moment later, with 127.0.0.1 (DNS rebinding)."""
+
+    guard: AddressGuard
+
+    def _new_conn(self) -> socket.socket:
+        infos = self.guard.resolve(self._dns_host, self.port)  # type: ignore[attr-defined]
+        error: OSError | None = None
+        for family, socktype, proto, _name, sockaddr in infos:
+            sock = socket.socket(family, socktype, proto)
+            try:
+                sock.settimeout(self.timeout)  # type: ignore[attr-defined]
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.connect(sockaddr)
+                return sock
+            except OSError as exc:
+                sock.close()
+                error = exc
+        from urllib3.exceptions import NewConnectionError
+
+        raise NewConnectionError(self, f"Failed to establish a new connection: {error}")  # type: ignore[arg-type]
+
+
+def _guarded_adapter(guard: AddressGuard, pool_size: int) -> HTTPAdapter:
+    """A requests adapter whose every connection goes through the guard at connect time."""
+    http_conn = type("GuardedHTTPConnection", (_GuardedConnection, HTTPConnection), {"guard": guard})
+    https_conn = type("GuardedHTTPSConnection", (_GuardedConnection, HTTPSConnection), {"guard": guard})
+    http_pool = type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn})
+    https_pool = type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn})
+    adapter = HTTPAdapter(pool_connections=64, pool_maxsize=pool_size, max_retries=0)
+    adapter.poolmanager.pool_classes_by_scheme = {"http": http_pool, "https": https_pool}
+    return adapter
+
+
+class HostGate:
+    """Politeness shared by every thread of a fetcher: a per-host and a global cap on requests in flight,
+    and a minimum interval between the starts of requests to one host."""
+
+    def __init__(self, per_host: int, total: int, delay: float) -> None:
+        self.per_host = max(1, per_host)
+        self.delay = delay
+        self._global = threading.BoundedSemaphore(max(1, total))
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._next_start: dict[str, float] = {}
+        self._delays: dict[str, float] = {}
+
+    def set_delay(self, host: str, delay: float) -> None:
+        """Raise one host's interval (e.g. its robots.txt Crawl-delay)."""
+        with self._lock:
+            self._delays[host] = max(self.delay, delay)
+
+    def slot(self, host: str) -> _HostSlot:
+        with self._lock:
+            sem = self._slots.setdefault(host, threading.BoundedSemaphore(self.per_host))
+        return _HostSlot(self, host, sem)
+
+    def _wait_turn(self, host: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_start.get(host, 0.0))
+            self._next_start[host] = start + self._delays.get(host, self.delay)
+        if start > now:
+            time.sleep(start - now)
+
+
+class _HostSlot:
+    def __init__(self, gate: HostGate, host: str, sem: threading.BoundedSemaphore) -> None:
+        self.gate, self.host, self.sem = gate, host, sem
+
+    def __enter__(self) -> None:
+        # The host slot first, so requests queued for one busy host do not hold global slots others could use.
+        self.sem.acquire()
+        self.gate._global.acquire()
+        self.gate._wait_turn(self.host)
+
+    def __exit__(self, *exc: object) -> None:
+        self.gate._global.release()
+        self.sem.release()
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -135,6 +247,8 @@ def body_matches_kind(kind: Kind, content_type: str, head: bytes) -> bool:
     """Whether a body is what we asked for, by declared type or, when the type is vague, by sniffing."""
     ctype = content_type.split(";")[0].strip().lower()
     sniff = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if kind == "robots":
+        return True  # any body: robotparser ignores what it cannot read, as a soft-404 page
     if kind == "html":
         if ctype in HTML_TYPES:
             return True
@@ -146,28 +260,52 @@ def body_matches_kind(kind: Kind, content_type: str, head: bytes) -> bool:
     return vague and (sniff.startswith(b"<?xml") or sniff.startswith(b"<rss") or sniff.startswith(b"<feed"))
 
 
+def check_body(kind: Kind, url: str, status: int, headers: dict[str, str], body: bytes) -> None:
+    """Raise the dead-letter reason when a body is not what was asked for (a 304 has no body to check)."""
+    if status == 304 or body_matches_kind(kind, headers.get("content-type", ""), body[:512]):
+        return
+    wanted = {"html": "an HTML page", "feed": "a feed", "robots": "a robots.txt"}[kind]
+    raise FetchError(f"content type {headers.get('content-type') or '(none)'!r} is not {wanted}", url, status)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP response as received (redirects and errors included), for the archive."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    fetched_at: str
+
+
 class HttpFetcher:
-    """Fetches over HTTP(S) with requests, within a FetchPolicy."""
+    """Fetches over HTTP(S) with requests, within a FetchPolicy; safe to share between threads."""
 
     RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
-    def __init__(self, policy: FetchPolicy | None = None) -> None:
+    def __init__(self, policy: FetchPolicy | None = None, recorder: Callable[[Exchange], None] | None = None) -> None:
         self.policy = policy or FetchPolicy()
+        self.recorder = recorder
+        self.gate = HostGate(self.policy.per_host_concurrency, self.policy.global_concurrency, self.policy.host_delay)
         self._guard = AddressGuard(self.policy.allow_hosts)
         self._session = requests.Session()
         self._session.headers["User-Agent"] = self.policy.user_agent
+        adapter = _guarded_adapter(self._guard, self.policy.global_concurrency)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
         # The environment's proxies must not route around the address guard.
         self._session.trust_env = False
 
     def close(self) -> None:
         self._session.close()
 
-    def get(self, url: str, kind: Kind) -> Response:
+    def get(self, url: str, kind: Kind, headers: dict[str, str] | None = None) -> Response:
         """Fetch url, retrying timeouts, connection errors, 429 and 5xx with backoff and jitter."""
         attempt = 0
         while True:
             try:
-                return self._get_once(url, kind)
+                return self._get_once(url, kind, headers or {})
             except FetchError as exc:
                 retryable = exc.status in self.RETRY_STATUSES or exc.status == -1
                 if not retryable or attempt >= self.policy.retries:
@@ -178,46 +316,56 @@ class HttpFetcher:
                 time.sleep(min(delay, self.policy.max_retry_after))
                 attempt += 1
 
-    def _get_once(self, url: str, kind: Kind) -> Response:
+    def _get_once(self, url: str, kind: Kind, extra: dict[str, str]) -> Response:
         policy = self.policy
         deadline = time.monotonic() + policy.total_timeout
-        accept = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1" if kind == "html" else (
-            "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.1"
-        )
+        accept = {
+            "html": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
+            "feed": "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.1",
+            "robots": "text/plain,*/*;q=0.1",
+        }[kind]
         current = url
         for _hop in range(policy.max_redirects + 1):
             self._guard.check(current)
-            try:
-                resp = self._session.get(
-                    current,
-                    headers={"Accept": accept},
-                    timeout=(policy.connect_timeout, policy.read_timeout),
-                    allow_redirects=False,
-                    stream=True,
-                )
-            except requests.Timeout as exc:
-                raise FetchError(f"timeout: {exc}", url, status=-1) from exc
-            except requests.RequestException as exc:
-                raise FetchError(f"connection failed: {exc}", url, status=-1) from exc
-            with resp:
-                if resp.is_redirect:
-                    location = resp.headers.get("location")
-                    if not location:
-                        raise FetchError(f"HTTP {resp.status_code} redirect without Location", url, resp.status_code)
-                    current = urljoin(current, location)
-                    continue
-                headers = {k.lower(): v for k, v in resp.headers.items()}
-                if resp.status_code >= 400:
-                    retry_after = _retry_after_seconds(headers.get("retry-after"))
-                    raise FetchError(f"HTTP {resp.status_code}", url, resp.status_code, retry_after)
-                body = self._read_capped(resp, url, deadline)
-            if not body_matches_kind(kind, headers.get("content-type", ""), body[:512]):
-                wanted = "an HTML page" if kind == "html" else "a feed"
-                raise FetchError(
-                    f"content type {headers.get('content-type') or '(none)'!r} is not {wanted}", url, resp.status_code
-                )
-            return Response(url=url, final_url=current, status=resp.status_code, headers=headers, body=body)
+            with self.gate.slot(urlsplit(current).netloc.lower()):
+                status, headers, body = self._request(current, url, {"Accept": accept, **extra}, deadline)
+            if status in (301, 302, 303, 307, 308):
+                location = headers.get("location")
+                if not location:
+                    raise FetchError(f"HTTP {status} redirect without Location", url, status)
+                current = urljoin(current, location)
+                continue
+            if status >= 400:
+                raise FetchError(f"HTTP {status}", url, status, _retry_after_seconds(headers.get("retry-after")))
+            check_body(kind, url, status, headers, body)
+            return Response(url=url, final_url=current, status=status, headers=headers, body=body)
         raise FetchError(f"more than {policy.max_redirects} redirects", url)
+
+    def _request(self, current: str, url: str, headers: dict[str, str], deadline: float
+                 ) -> tuple[int, dict[str, str], bytes]:
+        """One request, its body read within the cap and the deadline (not read for redirects and errors)."""
+        policy = self.policy
+        fetched_at = utc_now()
+        try:
+            resp = self._session.get(
+                current,
+                headers=headers,
+                # No single wait may outlast what is left of the total deadline.
+                timeout=(policy.connect_timeout, max(0.05, min(policy.read_timeout, deadline - time.monotonic()))),
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.Timeout as exc:
+            raise FetchError(f"timeout: {exc}", url, status=-1) from exc
+        except requests.RequestException as exc:
+            raise FetchError(f"connection failed: {exc}", url, status=-1) from exc
+        with resp:
+            headers_out = {k.lower(): v for k, v in resp.headers.items()}
+            status = resp.status_code
+            body = b"" if resp.is_redirect or status >= 400 or status == 304 else self._read_capped(resp, url, deadline)
+        if self.recorder is not None:
+            self.recorder(Exchange(current, status, headers_out, body, fetched_at))
+        return status, headers_out, body
 
     def _read_capped(self, resp: requests.Response, url: str, deadline: float) -> bytes:
         chunks: list[bytes] = []

@@ -25,7 +25,7 @@ class ReplayFetcher:
     def close(self) -> None:
         """Nothing to release: files are read per request."""
 
-    def get(self, url: str, kind: Kind) -> Response:
+    def get(self, url: str, kind: Kind, headers: dict[str, str] | None = None) -> Response:
         current = url
         for _hop in range(6):
             record = self._by_key.get(url_key(current))

@@ -16,17 +16,23 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from connectors.archive import join_parts, parts_folder
 from connectors.feeds import load_feeds
-from connectors.http import DEFAULT_USER_AGENT, FetchPolicy, parse_allow_hosts
-from connectors.state import StateLog, StateRecord, default_state_root
+from connectors.feedstate import NAMESPACE as FEEDS_STATE
+from connectors.feedstate import FeedState, load_feed_states, next_state
+from connectors.http import FetchPolicy, parse_allow_hosts, user_agent_for
+from connectors.state import StateLog, StateRecord, default_state_root, format_time
 from pipelines import __version__
 from pipelines.options import SitrepOptions
 from pipelines.transforms import (
     DEAD,
+    FEED_STATE,
+    FETCH_SETTLED,
     NAMESPACE,
     ExactDedup,
     ExtractDoFn,
     FetchPageDoFn,
+    FetchSettings,
     ParseInputDoFn,
     PollFeedDoFn,
     TagToEventDoFn,
@@ -36,7 +42,8 @@ from pipelines.transforms import (
 
 SUMMARY_FILE = "run-summary.json"
 SUMMARY_COUNTERS = (
-    "feeds_polled", "feeds_failed", "entries_seen", "entries_skipped", "input_records", "input_invalid", "text_records",
+    "feeds_polled", "feeds_failed", "feeds_not_modified", "feeds_backed_off", "entries_seen", "entries_skipped",
+    "entries_already_seen", "robots_disallowed", "input_records", "input_invalid", "text_records",
     "articles_fetched", "fetch_failed", "articles_extracted", "extract_failed", "duplicates",
     "events_written", "conflict_events", "filtered_not_conflict", "events_invalid", "dead_letters",
 )
@@ -64,6 +71,11 @@ class RunPlan:
     only_conflict: bool
     state: str
     retention: dt.timedelta
+    archive: str | None = None
+
+    @property
+    def fetch_settings(self) -> FetchSettings:
+        return FetchSettings(self.replay, parts_folder(self.archive) if self.archive else None, self.run_id)
 
     def state_log(self, namespace: str) -> StateLog:
         return StateLog(self.state, namespace)
@@ -91,12 +103,16 @@ def plan_run(options: SitrepOptions) -> RunPlan:
         policy=FetchPolicy(
             total_timeout=options.timeout,
             max_bytes=options.max_bytes,
-            user_agent=options.fetch_user_agent or DEFAULT_USER_AGENT,
+            user_agent=options.fetch_user_agent or user_agent_for(options.contact),
             allow_hosts=parse_allow_hosts(options.allow_hosts),
+            per_host_concurrency=options.per_host,
+            global_concurrency=options.concurrency,
+            host_delay=options.host_delay,
         ),
         only_conflict=options.only_conflict,
         state=options.state or default_state_root(),
         retention=dt.timedelta(days=options.retention_days),
+        archive=options.archive,
     )
 
 
@@ -104,20 +120,34 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     """Attach the whole flow to a pipeline: source, fetch, extract, dedup, tag, sinks."""
     dead_letters = []
     if plan.feeds is not None:
+        # Feed state (validators, seen entries, health) is read once here: one small record per feed. A
+        # replay is a re-run of recorded responses, so it neither reads nor advances that state.
+        now = dt.datetime.now(dt.UTC)
+        prior = None if plan.replay else load_feed_states(plan.state, now, plan.retention)
+        ignore_robots = frozenset(f.url for f in plan.feeds if not f.robots)
         polled = (
             pipeline
             | "Feeds" >> beam.Create(list(plan.feeds))
-            | "PollFeeds" >> beam.ParDo(PollFeedDoFn(plan.policy, plan.replay)).with_outputs(DEAD, main="entries")
+            | "PollFeeds" >> beam.ParDo(PollFeedDoFn(plan.policy, plan.fetch_settings, prior, format_time(now)))
+            .with_outputs(DEAD, FEED_STATE, main="entries")
         )
         # Spread the entries of few feeds over many workers before the slow part, the fetch.
         fetched = (
             polled.entries
             | "Spread" >> beam.Reshuffle()
-            | "FetchPages" >> beam.ParDo(FetchPageDoFn(plan.policy, plan.replay)).with_outputs(DEAD, main="pages")
+            | "FetchPages" >> beam.ParDo(FetchPageDoFn(plan.policy, plan.fetch_settings, ignore_robots))
+            .with_outputs(DEAD, FETCH_SETTLED, main="pages")
         )
         pages = fetched.pages
         text_articles = None
         dead_letters += [polled[DEAD], fetched[DEAD]]
+        if prior is not None:
+            (
+                {"poll": polled[FEED_STATE], "settled": fetched[FETCH_SETTLED]}
+                | "JoinFeedOutcomes" >> beam.CoGroupByKey()
+                | "NextFeedState" >> beam.Map(lambda kv, p=prior, n=now, r=plan.retention: _feed_record(*kv, p, n, r))
+                | "WriteFeedState" >> WriteState(plan, FEEDS_STATE)
+            )
     else:
         parsed = (
             pipeline
@@ -153,6 +183,14 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
         | "WriteDeadLetters" >> beam.io.WriteToText(plan.output_prefix("dead-letters"), file_name_suffix=".jsonl",
                                                     shard_name_template="-SSSSS-of-NNNNN")
     )
+
+
+def _feed_record(url: str, joined: dict[str, list], prior: dict, now: dt.datetime,
+                 retention: dt.timedelta) -> StateRecord:
+    """One feed's state record after this run: its poll outcome and its entries whose fetch settled."""
+    settled = [key for keys in joined["settled"] for key in keys]
+    state = next_state(prior.get(url) or FeedState(), joined["poll"][0], settled, now, retention)
+    return StateRecord(url, format_time(now), state.to_value())
 
 
 class WriteState(beam.PTransform):
@@ -197,6 +235,7 @@ def write_summary(plan: RunPlan, counts: dict[str, int], seconds: float) -> dict
         "outputs": {
             "events": plan.output_prefix("events") + "-*.jsonl",
             "dead_letters": plan.output_prefix("dead-letters") + "-*.jsonl",
+            **({"archive": plan.archive} if plan.archive and not plan.replay else {}),
         },
     }
     with FileSystems.create(FileSystems.join(plan.out, SUMMARY_FILE)) as handle:
@@ -218,4 +257,8 @@ def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
     if not wait:
         return {"run_id": plan.run_id, "submitted": True}
     result.wait_until_finish()
+    if plan.feeds is not None and not plan.replay:
+        commit_state(plan, (FEEDS_STATE,))
+    if plan.archive and not plan.replay:
+        join_parts(plan.archive)
     return write_summary(plan, collect_counts(result), time.monotonic() - started)

@@ -1,4 +1,4 @@
-"""The `sitrep` command: `run` (the batch pipeline) and `tag` (the tagger over JSONL, for analysts)."""
+"""The `sitrep` command: `run` (the batch pipeline), `tag` (the tagger over JSONL) and `feeds status`."""
 
 from __future__ import annotations
 
@@ -62,7 +62,54 @@ def _parser() -> argparse.ArgumentParser:
         epilog=TAG_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    feeds = commands.add_parser(
+        "feeds",
+        help="what sitrep knows about its feeds between runs",
+        description="Commands on the feeds' state kept between runs (--state folder of `sitrep run`).",
+    )
+    feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="FEEDS_COMMAND")
+    status = feeds_commands.add_parser(
+        "status",
+        help="each feed's health: last success, last error, consecutive failures, entries, next attempt",
+        description="Show each feed's health from the state runs left in --state.",
+    )
+    status.add_argument("--state", default=None,
+                        help="state folder (local or gs://...) given to `sitrep run` (default: $XDG_STATE_HOME/sitrep)")
+    status.add_argument("--json", action="store_true", default=False, help="one JSON object a feed instead of a table")
     return parser
+
+
+def feeds_status(state_root: str | None, as_json: bool, sink: TextIO) -> int:
+    """`sitrep feeds status`: one line a feed, failing feeds first; exit status 1 when any is backing off."""
+    import datetime as dt
+
+    from connectors.feedstate import FeedState
+    from connectors.state import StateLog, default_state_root
+
+    root = state_root or default_state_root()
+    records = StateLog(root, "feeds").read()
+    if not records:
+        print(f"no feed state in {root} (it is written by `sitrep run --feeds ... --state {root}`)", file=sink)
+        return 0
+    now = dt.datetime.now(dt.UTC)
+    rows = sorted(records.items(), key=lambda kv: (-kv[1].value.get("consecutive_failures", 0), kv[0]))
+    backing_off = 0
+    if not as_json:
+        print(f"{'feed':<50} {'last success':<21} {'fails':>5} {'entries':>7} {'next attempt':<21} last error",
+              file=sink)
+    for url, record in rows:
+        state = FeedState.from_value(record.value)
+        waiting = not state.due(now)
+        backing_off += waiting
+        next_attempt = state.next_attempt_at if waiting else "next run"
+        if as_json:
+            row = {k: v for k, v in state.to_value().items() if k != "seen"}
+            sink.write(json.dumps({"feed": url, **row, "next_attempt": next_attempt}) + "\n")
+            continue
+        print(f"{url:<50} {state.last_success or 'never':<21} {state.consecutive_failures:>5} "
+              f"{state.entries_last_run:>7} {next_attempt:<21} {state.last_error or ''}",
+              file=sink)
+    return 1 if backing_off else 0
 
 
 def describe_summary(summary: dict[str, Any]) -> str:
@@ -72,6 +119,9 @@ def describe_summary(summary: dict[str, Any]) -> str:
     if c["feeds_polled"]:
         lines.append(f"  feeds     {c['feeds_polled']} polled, {c['feeds_failed']} failed; "
                      f"{c['entries_seen']} entries seen, {c['entries_skipped']} without a usable link")
+        if c.get("feeds_not_modified") or c.get("feeds_backed_off") or c.get("entries_already_seen"):
+            lines.append(f"  state     {c['feeds_not_modified']} feeds unchanged (304), {c['feeds_backed_off']} "
+                         f"backing off; {c['entries_already_seen']} entries seen by earlier runs, not fetched again")
         lines.append(f"  articles  {c['articles_fetched']} fetched, {c['fetch_failed']} fetch failures, "
                      f"{c['articles_extracted']} extracted, {c['extract_failed']} without a usable body")
     else:
@@ -117,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     args, _beam_args = _parser().parse_known_args(argv)
     if args.command == "tag":
         return tag_stream(sys.stdin, sys.stdout)
+    if args.command == "feeds":
+        return feeds_status(args.state, args.json, sys.stdout)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from pipelines.batch import run
 

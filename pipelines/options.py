@@ -56,13 +56,26 @@ class SitrepOptions(PipelineOptions):
         group.add_argument("--out", help="output folder (local path or gs://...): events, dead letters, run summary")
         group.add_argument("--only-conflict", dest="only_conflict", action="store_true", default=False,
                            help="write only events whose conflict.is_conflict is true (others are counted)")
-        group.add_argument("--replay", help="serve every fetch from a recorded folder (manifest.json) instead of "
-                           "the network")
+        group.add_argument("--replay", help="serve every fetch from a WARC archive (a .warc.gz written by --archive, "
+                           "or a folder of them) or a recorded folder with a manifest.json, instead of the network")
+        group.add_argument("--archive", default=None,
+                           help="write every HTTP response this run receives to this WARC file (e.g. run.warc.gz); "
+                           "workers write parts beside it, joined when the run ends")
         group.add_argument("--allow-hosts", dest="allow_hosts", default="",
                            help="comma-separated CIDR networks that may be fetched although not public, e.g. "
                            "127.0.0.0/8 (by default loopback, private and link-local addresses are refused)")
         group.add_argument("--fetch-user-agent", dest="fetch_user_agent", default=None,
-                           help="User-Agent for fetches (default names sitrep and its project URL)")
+                           help="User-Agent for fetches (default names sitrep and --contact)")
+        group.add_argument("--contact", default=None,
+                           help="URL or mailto: where site owners can reach you, put in the User-Agent "
+                           "(default: the project's URL)")
+        group.add_argument("--concurrency", type=int, default=16,
+                           help="requests in flight at once per worker, all hosts together (default 16)")
+        group.add_argument("--per-host", dest="per_host", type=int, default=2,
+                           help="requests in flight at once to one host, per worker (default 2)")
+        group.add_argument("--host-delay", dest="host_delay", type=float, default=0.25,
+                           help="minimum seconds between the starts of two requests to one host; a robots.txt "
+                           "Crawl-delay raises it, up to 30 (default 0.25)")
         group.add_argument("--max-bytes", dest="max_bytes", type=int, default=5_000_000,
                            help="largest body accepted for a feed or page, in bytes (default 5,000,000)")
         group.add_argument("--timeout", type=float, default=30.0,

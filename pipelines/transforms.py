@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
+from apache_beam.utils.windowed_value import WindowedValue
 
+from connectors.archive import WarcRecorder
 from connectors.feeds import FeedError, FeedPoller
-from connectors.http import FetchError, FetchPolicy
-from connectors.pages import fetch_page, make_fetcher
+from connectors.feedstate import FeedState, entry_keys
+from connectors.http import FetchPolicy
+from connectors.pages import ArticleFetcher, make_fetcher
+from connectors.state import parse_time
 from pipelines.dedup import DedupResult, article_key, content_fingerprint, merge_groups, singleton
 from pipelines.events import InvalidEventError, Provenance, build_event, validate_event
 from pipelines.extract import ArticleExtractor, ExtractionError, article_from_text
@@ -22,70 +28,165 @@ from schemas.records import Article, DeadLetter, FeedConfig, FeedEntry, FetchedP
 
 NAMESPACE = "sitrep"
 DEAD = "dead"
+FEED_STATE = "feed_state"
+FETCH_SETTLED = "settled"
 
 
 def counter(name: str) -> Any:
     return Metrics.counter(NAMESPACE, name)
 
 
-class _FetchingDoFn(beam.DoFn):
-    """A DoFn that owns one fetcher for its lifetime (created in setup, closed in teardown)."""
+@dataclass(frozen=True)
+class FetchSettings:
+    """What a fetching DoFn needs to build its fetcher on a worker: the bounds, a replay source (no
+    network), or a folder for this run's WARC parts."""
 
-    def __init__(self, policy: FetchPolicy, replay: str | None) -> None:
+    replay: str | None = None
+    archive_parts: str | None = None
+    run_id: str = ""
+
+
+Work = tuple[list[Any], dict[str, int]]
+
+
+class _ConcurrentFetchDoFn(beam.DoFn):
+    """A DoFn whose elements are I/O bound: each is handed to a thread pool (as wide as the global cap) so a
+    bundle's fetches overlap instead of running one by one; outputs leave as their work completes, and
+    finish_bundle waits for the rest. Beam counters are bound to the bundle's thread, so the work returns
+    its counts and they are added here, never from the pool's threads."""
+
+    def __init__(self, policy: FetchPolicy, settings: FetchSettings | str | None = None) -> None:
         self.policy = policy
-        self.replay = replay
-        self.fetcher = None
+        # A bare string is a replay source, as in FetchPageDoFn(policy, replay).
+        self.settings = settings if isinstance(settings, FetchSettings) else FetchSettings(replay=settings)
+        self.fetcher: Any = None
+        self.recorder: WarcRecorder | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[tuple[Future, Any, Any]] = []
 
     def setup(self) -> None:
-        self.fetcher = make_fetcher(self.policy, self.replay)
+        s = self.settings
+        self.recorder = WarcRecorder(s.archive_parts, s.run_id) if s.archive_parts and not s.replay else None
+        self.fetcher = make_fetcher(self.policy, s.replay, self.recorder)
+        self._pool = ThreadPoolExecutor(max_workers=max(1, self.policy.global_concurrency))
 
     def teardown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         if self.fetcher is not None:
             self.fetcher.close()
 
+    def start_bundle(self) -> None:
+        self._pending = []
 
-class PollFeedDoFn(_FetchingDoFn):
-    """FeedConfig -> FeedEntry for each usable entry; unreadable feeds and link-less entries to dead letters."""
+    def work(self, element: Any) -> Work:
+        raise NotImplementedError
 
-    def __init__(self, policy: FetchPolicy, replay: str | None) -> None:
-        super().__init__(policy, replay)
-        self.polled = counter("feeds_polled")
-        self.failed = counter("feeds_failed")
-        self.seen = counter("entries_seen")
-        self.skipped = counter("entries_skipped")
+    def process(self, element: Any, window: Any = beam.DoFn.WindowParam,
+                timestamp: Any = beam.DoFn.TimestampParam) -> Iterator[Any]:
+        self._pending.append((self._pool.submit(self.work, element), window, timestamp))
+        # Bound what a bundle holds in memory: wait for some work once enough is queued behind the pool.
+        block = len(self._pending) >= 4 * self.policy.global_concurrency
+        yield from self._drain(block)
 
-    def process(self, feed: FeedConfig) -> Iterator[Any]:
-        self.polled.inc()
+    def finish_bundle(self) -> Iterator[Any]:
+        wait([future for future, _w, _t in self._pending])
+        yield from self._drain(False)
+        if self.recorder is not None:
+            self.recorder.close()
+
+    def _drain(self, block: bool) -> Iterator[Any]:
+        if block:
+            wait([future for future, _w, _t in self._pending], return_when=FIRST_COMPLETED)
+        still = []
+        for future, window, timestamp in self._pending:
+            if not future.done():
+                still.append((future, window, timestamp))
+                continue
+            outputs, counts = future.result()
+            for name, value in counts.items():
+                counter(name).inc(value)
+            for out in outputs:
+                if isinstance(out, TaggedOutput):
+                    yield TaggedOutput(out.tag, WindowedValue(out.value, timestamp, (window,)))
+                else:
+                    yield WindowedValue(out, timestamp, (window,))
+        self._pending = still
+
+
+class PollFeedDoFn(_ConcurrentFetchDoFn):
+    """FeedConfig -> FeedEntry for each new usable entry; unreadable feeds and link-less entries to dead
+    letters. With feed state (`prior`, by feed URL): polls are conditional, a 304 is not parsed, entries seen
+    by earlier runs are not handed on, a feed backing off is skipped; each feed's poll outcome leaves on the
+    FEED_STATE output as (feed URL, outcome) for the state written after the run."""
+
+    def __init__(self, policy: FetchPolicy, settings: FetchSettings | str | None = None,
+                 prior: dict[str, FeedState] | None = None, now: str | None = None) -> None:
+        super().__init__(policy, settings)
+        self.prior = prior
+        self.now = now
+
+    def work(self, feed: FeedConfig) -> Work:
+        stateful = self.prior is not None
+        state = (self.prior or {}).get(feed.url) or FeedState()
+        if stateful and not state.due(parse_time(self.now)):
+            return [TaggedOutput(FEED_STATE, (feed.url, {"outcome": "backed_off"}))], {"feeds_backed_off": 1}
+        counts = {"feeds_polled": 1}
         try:
-            result = FeedPoller(self.fetcher).poll(feed)
+            result = FeedPoller(self.fetcher).poll(feed, state.conditional_headers() if stateful else None)
         except FeedError as exc:
-            self.failed.inc()
-            yield TaggedOutput(DEAD, DeadLetter("poll", str(exc), feed.url, {"feed": vars(feed)}))
-            return
-        self.seen.inc(len(result.entries) + len(result.skipped))
+            counts["feeds_failed"] = 1
+            return [TaggedOutput(DEAD, DeadLetter("poll", str(exc), feed.url, {"feed": vars(feed)})),
+                    TaggedOutput(FEED_STATE, (feed.url, {"outcome": "failed", "error": str(exc)}))], counts
+        validators = {"etag": result.etag, "last_modified": result.last_modified}
+        if result.not_modified:
+            counts["feeds_not_modified"] = 1
+            return [TaggedOutput(FEED_STATE, (feed.url, {"outcome": "not_modified", **validators}))], counts
+        outputs: list[Any] = []
+        counts["entries_seen"] = len(result.entries) + len(result.skipped)
+        counts["entries_skipped"] = len(result.skipped)
         for ref, reason in result.skipped:
-            self.skipped.inc()
-            yield TaggedOutput(DEAD, DeadLetter("poll", reason, feed.url, {"feed": vars(feed), "entry": ref}))
-        yield from result.entries
+            outputs.append(TaggedOutput(DEAD, DeadLetter("poll", reason, feed.url, {"feed": vars(feed), "entry": ref})))
+        listed, handed_on = [], []
+        for entry in result.entries:
+            keys = entry_keys(entry.link, entry.guid)
+            listed += keys
+            if stateful and state.already_seen(entry.link, entry.guid):
+                counts["entries_already_seen"] = counts.get("entries_already_seen", 0) + 1
+                continue
+            handed_on.append(keys)
+            outputs.append(entry)
+        outcome = {"outcome": "ok", "entries": len(result.entries), "listed": listed, "handed_on": handed_on,
+                   **validators}
+        outputs.append(TaggedOutput(FEED_STATE, (feed.url, outcome)))
+        return outputs, counts
 
 
-class FetchPageDoFn(_FetchingDoFn):
-    """FeedEntry -> FetchedPage; failed fetches to dead letters with the entry, so they can be retried."""
+class FetchPageDoFn(_ConcurrentFetchDoFn):
+    """FeedEntry -> FetchedPage, robots.txt permitting (unless the entry's feed is in `ignore_robots`);
+    failed fetches to dead letters with the entry, so they can be retried. Entries whose fetch is settled
+    (fetched, or failed for good) leave on FETCH_SETTLED as (feed URL, entry keys) for the feed state."""
 
-    def __init__(self, policy: FetchPolicy, replay: str | None) -> None:
-        super().__init__(policy, replay)
-        self.fetched = counter("articles_fetched")
-        self.failed = counter("fetch_failed")
+    def __init__(self, policy: FetchPolicy, settings: FetchSettings | str | None = None,
+                 ignore_robots: frozenset[str] = frozenset()) -> None:
+        super().__init__(policy, settings)
+        self.ignore_robots = ignore_robots
+        self.articles: ArticleFetcher | None = None
 
-    def process(self, entry: FeedEntry) -> Iterator[Any]:
-        try:
-            page = fetch_page(self.fetcher, entry)
-        except FetchError as exc:
-            self.failed.inc()
-            yield TaggedOutput(DEAD, DeadLetter("fetch", exc.reason, entry.link, {"entry": entry_to_json(entry)}))
-            return
-        self.fetched.inc()
-        yield page
+    def setup(self) -> None:
+        super().setup()
+        self.articles = ArticleFetcher(self.fetcher, self.policy.user_agent, self.policy.max_crawl_delay)
+
+    def work(self, entry: FeedEntry) -> Work:
+        outcome = self.articles.fetch(entry, honour_robots=entry.feed_url not in self.ignore_robots)
+        outputs: list[Any] = []
+        if outcome.error is None or not outcome.error.transient:
+            outputs.append(TaggedOutput(FETCH_SETTLED, (entry.feed_url, entry_keys(entry.link, entry.guid))))
+        if outcome.page is not None:
+            return [outcome.page, *outputs], {"articles_fetched": 1}
+        counts = {"fetch_failed": 1, **({"robots_disallowed": 1} if outcome.robots_refused else {})}
+        letter = DeadLetter("fetch", outcome.error.reason, entry.link, {"entry": entry_to_json(entry)})
+        return [TaggedOutput(DEAD, letter), *outputs], counts
 
 
 class ParseInputDoFn(beam.DoFn):

@@ -20,6 +20,7 @@ class FeedConfig:
     url: str
     name: str | None = None
     language: str | None = None
+    robots: bool = True  # honour robots.txt for this feed's articles
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog of 5 drops connections when many clients start at once
+    daemon_threads = True
+
+
 @dataclass
 class Route:
     """What the server answers on one path. `fail_first` answers with `fail_status` that many times first."""
@@ -24,24 +29,44 @@ class Route:
     truncate_to: int | None = None
     endless: bool = False
     gzip: bool = False
+    etag: str | None = None
     hits: int = 0
 
 
 class LocalServer:
     """Threaded HTTP server on a free loopback port; `route(path, ...)` sets what a path answers."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes; with Nagle on, the body waits for a delayed ACK.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:
                 pass
 
             def do_GET(self) -> None:
+                # Requests in flight at once, as the host sees them (the politeness cap is checked on this).
+                with server._lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    self._answer()
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _answer(self) -> None:
+                if self.path == "/__max_in_flight":  # read by a client in another process (bench/)
+                    self._send(200, "text/plain", str(server.max_in_flight).encode(), {})
+                    return
                 server.requests.append((self.path, dict(self.headers)))
                 route = server.routes.get(self.path.split("?", 1)[0])
                 if route is None:
@@ -56,8 +81,13 @@ class LocalServer:
                 if route.endless:
                     self._endless(route)
                     return
-                body = gzip.compress(route.body) if route.gzip else route.body
                 headers = dict(route.headers)
+                if route.etag:
+                    headers["ETag"] = route.etag
+                    if self.headers.get("If-None-Match") == route.etag:
+                        self._send(304, "", b"", headers)
+                        return
+                body = gzip.compress(route.body) if route.gzip else route.body
                 if route.gzip:
                     headers["Content-Encoding"] = "gzip"
                 if route.truncate_to is not None:
@@ -93,14 +123,17 @@ class LocalServer:
                     pass
                 self.close_connection = True
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.httpd.server_address[0]}:{self.port}"
+
+    def paths_requested(self) -> list[str]:
+        return [path for path, _headers in self.requests]
 
     def url(self, path: str) -> str:
         return self.base + path

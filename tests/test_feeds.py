@@ -116,3 +116,36 @@ def test_shipped_world_feed_list_is_valid():
     assert len(feeds) >= 10
     assert all(f.url.startswith("https://") and f.name and f.language for f in feeds)
     assert {"en", "ar", "fr", "ru", "uk", "tr", "es"} <= {f.language for f in feeds}
+
+
+def test_feed_declared_utf8_but_windows_1252_stays_readable():
+    body = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title><item>'
+            "<title>Clashes near Bouaké, Côte d’Ivoire</title><link>https://a.example/x</link></item></channel></rss>")
+    feed = FeedConfig(url="https://a.example/rss")
+    result = parse_feed(feed, body.encode("cp1252"), {"content-type": "application/rss+xml; charset=utf-8"}, feed.url)
+    assert [e.title for e in result.entries] == ["Clashes near Bouaké, Côte d’Ivoire"]
+
+
+def test_billion_laughs_feed_served_locally_does_not_expand(server):
+    """Entity definitions nested ten deep would expand to 10^9 'lol's; the entry still comes out, small."""
+    import resource
+
+    entities = "".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
+    body = (f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lol0 "lol">{entities}]><rss version="2.0"><channel>'
+            "<title>&lol9;</title><item><title>Real entry &lol9;</title><link>https://a.example/x</link></item>"
+            "</channel></rss>")
+    server.route("/lol.xml", body, content_type="application/rss+xml")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = FeedPoller(HttpFetcher(FetchPolicy(allow_hosts=("127.0.0.0/8",)))).poll(FeedConfig(server.url("/lol.xml")))
+    assert [e.link for e in result.entries] == ["https://a.example/x"]
+    assert len(result.entries[0].title) < 100
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500_000  # KiB; expanded, it would be gigabytes
+
+
+def test_feeds_file_robots_switch(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds:\n  - url: https://a.example/rss\n    robots: false\n  - url: https://b.example/rss\n")
+    assert [f.robots for f in load_feeds(path)] == [False, True]
+    path.write_text("feeds:\n  - url: https://a.example/rss\n    robots: sometimes\n")
+    with pytest.raises(FeedsFileError, match=r"feeds\.yaml:2: feed 1: 'robots' must be true or false"):
+        load_feeds(path)

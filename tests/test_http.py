@@ -130,3 +130,31 @@ def test_vague_content_type_sniffed(server):
     assert fetcher().get(server.url("/feed.txt"), "feed").body.startswith(b"<?xml")
     server.route("/page", PAGE, content_type="application/octet-stream")
     assert b"hello" in fetcher().get(server.url("/page"), "html").body
+
+
+def test_guard_holds_at_connect_time(server):
+    """Even a request that skipped the URL check (as after a DNS rebinding) cannot connect to a refused address."""
+    server.route("/a", PAGE)
+    guarded = HttpFetcher(FetchPolicy())
+    with pytest.raises(FetchError, match=r"non-public address 127\.0\.0\.1"):
+        guarded._session.get(server.url("/a"), timeout=2)
+    assert server.requests == []
+
+
+def test_per_host_cap_and_delay_hold_under_many_threads(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    server.route("/slow", PAGE, delay=0.2)
+    capped = fetcher(per_host_concurrency=2, global_concurrency=8, host_delay=0.05)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: capped.get(server.url("/slow"), "html").status, range(8)))
+    assert results == [200] * 8
+    assert server.max_in_flight == 2
+
+
+def test_conditional_get_returns_304_without_a_body(server):
+    server.route("/feed.xml", RSS, content_type="application/rss+xml", etag='"abc"')
+    first = fetcher().get(server.url("/feed.xml"), "feed")
+    assert first.headers["etag"] == '"abc"'
+    again = fetcher().get(server.url("/feed.xml"), "feed", {"If-None-Match": '"abc"'})
+    assert again.status == 304 and again.body == b""

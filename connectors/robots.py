@@ -1,0 +1,59 @@
+"""robots.txt for article fetches: fetched once per host within the same bounds as any fetch, then cached."""
+
+from __future__ import annotations
+
+import threading
+from urllib import robotparser
+from urllib.parse import urlsplit
+
+from connectors.http import Fetcher, FetchError
+
+
+class RobotsCache:
+    """Answers whether our User-Agent may fetch a URL, per RFC 9309: a robots.txt that is missing (4xx)
+    allows everything; one that cannot be read (5xx, timeout, refused) disallows the host for this run."""
+
+    def __init__(self, fetcher: Fetcher, user_agent: str) -> None:
+        self.fetcher = fetcher
+        # robotparser matches on the product token, not the whole header ("sitrep/0.1 (+https://...)").
+        self.agent = user_agent.split("/", 1)[0].split(" ", 1)[0] or "*"
+        self._lock = threading.Lock()
+        self._hosts: dict[str, tuple[robotparser.RobotFileParser | None, str | None]] = {}
+        self._host_locks: dict[str, threading.Lock] = {}
+
+    def check(self, url: str) -> str | None:
+        """None when url may be fetched, else the reason it may not."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        with self._lock:
+            host_lock = self._host_locks.setdefault(origin, threading.Lock())
+        # One fetch of robots.txt per host even when many threads ask at once.
+        with host_lock:
+            if origin not in self._hosts:
+                self._hosts[origin] = self._load(origin)
+        rules, unreadable = self._hosts[origin]
+        if unreadable:
+            return f"robots.txt unreadable ({unreadable}): host treated as disallowed"
+        if rules is not None and not rules.can_fetch(self.agent, url):
+            return "disallowed by robots.txt"
+        return None
+
+    def crawl_delay(self, url: str) -> float | None:
+        """The Crawl-delay robots.txt asks of us for url's host, if it was loaded and gives one."""
+        parts = urlsplit(url)
+        rules, _ = self._hosts.get(f"{parts.scheme}://{parts.netloc}".lower(), (None, None))
+        delay = rules.crawl_delay(self.agent) if rules is not None else None
+        return float(delay) if delay is not None else None
+
+    def _load(self, origin: str) -> tuple[robotparser.RobotFileParser | None, str | None]:
+        try:
+            response = self.fetcher.get(origin + "/robots.txt", "robots")
+        except FetchError as exc:
+            # No status: refused before any request (scheme, address guard) or a redirect loop; the
+            # article fetch itself then says why, so robots.txt does not stand in its way.
+            if exc.status is None or (400 <= exc.status < 500 and exc.status != 429):
+                return None, None
+            return None, exc.reason
+        rules = robotparser.RobotFileParser(origin + "/robots.txt")
+        rules.parse(response.body.decode("utf-8", errors="replace").splitlines())
+        return rules, None

@@ -1,0 +1,184 @@
+"""Whole `sitrep run`s against a real loopback server: faults, state across runs, backoff, archive and replay."""
+
+from __future__ import annotations
+
+import glob
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli import main
+from tests.conftest import SEED_PAGE, sample_page
+
+# Every socket connect this process makes, so a test can prove an address was never contacted.
+CONNECTS: list[str] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "socket.connect" and isinstance(args[1], tuple):
+        CONNECTS.append(str(args[1][0]))
+
+
+sys.addaudithook(_audit)
+
+ARTICLES = ("frontline-gunmen-kill-villagers-central-mali.html", "wire-thousands-protest-fuel-prices-capital.html")
+LOOPBACK = ["--allow-hosts", "127.0.0.0/8", "--host-delay", "0"]
+
+
+def item(title: str, link: str) -> str:
+    return f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid></item>"
+
+
+def rss(items: list[str], title: str = "Faults") -> str:
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
+            f"<link>https://faults.example/</link>{''.join(items)}</channel></rss>")
+
+
+def read_jsonl(pattern: str) -> list[dict]:
+    return [json.loads(line) for f in glob.glob(pattern) for line in open(f, encoding="utf-8") if line.strip()]
+
+
+def run(feeds: Path, out: Path, *extra: str) -> tuple[list[dict], list[dict], dict]:
+    assert main(["run", "--feeds", str(feeds), "--out", str(out), *extra]) == 0
+    summary = json.loads((out / "run-summary.json").read_text())
+    run_id = summary["run_id"]
+    return (read_jsonl(str(out / f"events-{run_id}-*.jsonl")), read_jsonl(str(out / f"dead-letters-{run_id}-*.jsonl")),
+            summary["counts"])
+
+
+def test_faults_end_as_events_retries_or_dead_letters_and_replay_gives_the_same_events(server, tmp_path):
+    s = server
+    s.route("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    s.route("/flaky", sample_page(SEED_PAGE), fail_first=1, fail_status=500)
+    s.route("/limited", sample_page(ARTICLES[0]), fail_first=1, fail_status=429, fail_headers={"Retry-After": "1"})
+    s.route("/good", sample_page(ARTICLES[1]))
+    s.route("/slow", sample_page(ARTICLES[1]), delay=2.0)
+    s.route("/loop", status=302, headers={"Location": "/loop"})
+    s.route("/cut", sample_page(ARTICLES[1]), truncate_to=300)
+    s.route("/huge", endless=True)
+    s.route("/bomb", b"<html>" + b" " * 20_000_000, gzip=True)
+    s.route("/report.pdf", b"%PDF-1.7\n" + b"0" * 4000, content_type="application/pdf")
+    s.route("/private/memo", sample_page(ARTICLES[1]))
+    links = {
+        "Clashes near Bouaké, Côte d’Ivoire": s.url("/flaky"), "Rate limited": s.url("/limited"),
+        "Good": s.url("/good"), "Slow": s.url("/slow"), "Loop": s.url("/loop"), "Cut": s.url("/cut"),
+        "Huge": s.url("/huge"), "Bomb": s.url("/bomb"), "PDF": s.url("/report.pdf"),
+        "Private address": "http://10.0.0.1/secret", "Local file": "file:///etc/passwd",
+        "Robots say no": s.url("/private/memo"),
+    }
+    # Declared UTF-8 but written in windows-1252, as some CMSes do.
+    feed_body = rss([item(t, u) for t, u in links.items()]).encode("cp1252")
+    s.route("/feed.xml", feed_body, content_type="application/rss+xml; charset=utf-8")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - url: {s.url('/feed.xml')}\n    name: Faults\n")
+    archive = tmp_path / "run.warc.gz"
+    out = tmp_path / "out"
+
+    CONNECTS.clear()
+    events, dead, counts = run(feeds, out, *LOOPBACK, "--timeout", "1", "--max-bytes", "300000",
+                               "--state", str(tmp_path / "state"), "--archive", str(archive))
+
+    assert "10.0.0.1" not in CONNECTS  # refused by the guard before any connect
+    assert sorted(e["url"] for e in events) == sorted([s.url("/flaky"), s.url("/limited"), s.url("/good")])
+    titles = {e["url"]: e["title"] for e in events}
+    assert titles[s.url("/flaky")] == "Clashes near Bouaké, Côte d’Ivoire"  # the wrong declaration survived
+    reasons = {d["ref"]: d["reason"] for d in dead}
+    assert reasons[s.url("/slow")].startswith(("timeout", "total deadline"))
+    assert reasons[s.url("/loop")] == "more than 5 redirects"
+    assert reasons[s.url("/cut")].startswith("body read failed")
+    assert reasons[s.url("/huge")] == "body larger than 300000 bytes"
+    assert reasons[s.url("/bomb")] == "body larger than 300000 bytes"
+    assert reasons[s.url("/report.pdf")] == "content type 'application/pdf' is not an HTML page"
+    assert "non-public address 10.0.0.1" in reasons["http://10.0.0.1/secret"]
+    assert reasons[s.url("/private/memo")] == "disallowed by robots.txt"
+    assert "entry has no usable http(s) link" in [d["reason"] for d in dead if d["stage"] == "poll"]
+    assert s.routes["/flaky"].hits == 2 and s.routes["/limited"].hits == 2  # retried once each
+    assert s.routes["/private/memo"].hits == 0
+    assert s.paths_requested().count("/robots.txt") == 1  # cached per host
+    assert all("sitrep" in headers["User-Agent"] for _path, headers in s.requests)
+    assert counts["entries_seen"] == 12 and counts["entries_skipped"] == 1
+    assert counts["articles_fetched"] == 3 and counts["fetch_failed"] == 8 and counts["robots_disallowed"] == 1
+    assert counts["entries_seen"] == counts["articles_fetched"] + counts["fetch_failed"] + counts["entries_skipped"]
+
+    # The archive replays the run with no network: the same events, byte for byte.
+    requests_before = len(s.requests)
+    replayed, _dead, replay_counts = run(feeds, tmp_path / "replay", "--replay", str(archive))
+    assert len(s.requests) == requests_before
+    assert sorted(json.dumps({k: v for k, v in e.items() if k != "provenance"}, sort_keys=True) for e in replayed) == \
+        sorted(json.dumps({k: v for k, v in e.items() if k != "provenance"}, sort_keys=True) for e in events)
+    assert replay_counts["articles_fetched"] == 3
+
+
+@pytest.fixture
+def two_feeds(server, sample, tmp_path) -> Path:
+    """One feed whose server answers conditional GETs (ETag), one whose server does not, one that is gone."""
+    server.route("/a/1", sample_page(SEED_PAGE))
+    server.route("/a/2", sample_page(ARTICLES[0]))
+    server.route("/b/1", sample_page(ARTICLES[1]))
+    server.route("/etag.xml", rss([item("One", server.url("/a/1")), item("Two", server.url("/a/2"))]),
+                 content_type="application/rss+xml", etag='"v1"')
+    server.route("/plain.xml", rss([item("Three", server.url("/b/1"))]), content_type="application/rss+xml")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds:\n" + "".join(f"  - url: {server.url(p)}\n" for p in ("/etag.xml", "/plain.xml",
+                                                                                 "/gone.xml")))
+    return feeds
+
+
+def test_second_run_over_unchanged_feeds_fetches_and_parses_nothing(server, two_feeds, tmp_path, capsys):
+    state = ["--state", str(tmp_path / "state")]
+    events, _dead, first = run(two_feeds, tmp_path / "out", *LOOPBACK, *state)
+    assert len(events) == 3 and first["articles_fetched"] == 3 and first["feeds_failed"] == 1
+
+    events, _dead, second = run(two_feeds, tmp_path / "out", *LOOPBACK, *state)
+    assert events == []
+    assert second["feeds_not_modified"] == 1  # the ETag feed answered 304: not parsed
+    assert second["entries_seen"] == 1 and second["entries_already_seen"] == 1  # the other: parsed, nothing new
+    assert second["articles_fetched"] == 0 and second["articles_extracted"] == 0
+    assert server.routes["/a/1"].hits == 1 and server.routes["/b/1"].hits == 1
+    etag_polls = [h for p, h in server.requests if p == "/etag.xml"]
+    assert etag_polls[1]["If-None-Match"] == '"v1"'
+
+    # The gone feed failed twice in a row: the third run does not try it, and says so.
+    gone_hits = server.paths_requested().count("/gone.xml")
+    _events, _dead, third = run(two_feeds, tmp_path / "out", *LOOPBACK, *state)
+    assert third["feeds_backed_off"] == 1 and third["feeds_polled"] == 2
+    assert server.paths_requested().count("/gone.xml") == gone_hits
+    capsys.readouterr()
+
+    assert main(["feeds", "status", *state]) == 1  # a feed is backing off
+    table = capsys.readouterr().out
+    gone = next(line for line in table.splitlines() if "/gone.xml" in line)
+    assert " 2 " in gone and "HTTP 404" in gone and "next run" not in gone
+    assert main(["feeds", "status", "--json", *state]) == 1
+    rows = {r["feed"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows[server.url("/etag.xml")]["last_success"] and rows[server.url("/etag.xml")]["consecutive_failures"] == 0
+    assert rows[server.url("/plain.xml")]["entries_last_run"] == 1
+    assert rows[server.url("/gone.xml")]["skipped_runs"] == 1
+
+
+def test_transient_failure_is_fetched_again_next_run(server, tmp_path):
+    route = server.route("/a/1", sample_page(SEED_PAGE), fail_first=3, fail_status=503)
+    server.route("/etag.xml", rss([item("One", server.url("/a/1"))]), content_type="application/rss+xml",
+                 etag='"v1"')
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - url: {server.url('/etag.xml')}\n")
+    state = ["--state", str(tmp_path / "state")]
+    _events, dead, first = run(feeds, tmp_path / "out", *LOOPBACK, *state)
+    assert first["fetch_failed"] == 1 and dead[0]["reason"] == "HTTP 503"
+    events, _dead, second = run(feeds, tmp_path / "out", *LOOPBACK, *state)
+    # not a 304 and not "already seen": the entry whose fetch failed for now is tried again
+    assert second["feeds_not_modified"] == 0 and second["articles_fetched"] == 1 and len(events) == 1
+    assert route.hits == 4
+
+
+def test_robots_can_be_switched_off_per_feed(server, tmp_path):
+    server.route("/robots.txt", "User-agent: *\nDisallow: /\n", content_type="text/plain")
+    server.route("/a/1", sample_page(SEED_PAGE))
+    server.route("/feed.xml", rss([item("One", server.url("/a/1"))]), content_type="application/rss+xml")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - url: {server.url('/feed.xml')}\n    robots: false\n")
+    events, _dead, counts = run(feeds, tmp_path / "out", *LOOPBACK, "--state", str(tmp_path / "state"))
+    assert len(events) == 1 and counts["robots_disallowed"] == 0
+    assert "/robots.txt" not in server.paths_requested()
