@@ -33,6 +33,7 @@ setup(
         "requests>=2.31",
         "w3lib>=2.1",
         "py3langid>=0.3",
+        "datasketch>=1.6",
     ],
     extras_require={
         "dev": ["pytest>=8", "ruff>=0.6"],

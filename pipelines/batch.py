@@ -18,13 +18,14 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from connectors.feeds import load_feeds
 from connectors.http import DEFAULT_USER_AGENT, FetchPolicy, parse_allow_hosts
-from connectors.state import StateLog, StateRecord, default_state_root
+from connectors.state import StateLog, StateRecord, default_state_root, format_time
 from pipelines import __version__
+from pipelines.dedup_transforms import STATE, STATE_NAMESPACE, Deduplicate, ReadDedupState
+from pipelines.neardup import DEFAULT_SETTINGS, NearDupSettings
 from pipelines.options import SitrepOptions
 from pipelines.transforms import (
     DEAD,
     NAMESPACE,
-    ExactDedup,
     ExtractDoFn,
     FetchPageDoFn,
     ParseInputDoFn,
@@ -38,6 +39,7 @@ SUMMARY_FILE = "run-summary.json"
 SUMMARY_COUNTERS = (
     "feeds_polled", "feeds_failed", "entries_seen", "entries_skipped", "input_records", "input_invalid", "text_records",
     "articles_fetched", "fetch_failed", "articles_extracted", "extract_failed", "duplicates",
+    "already_seen", "revisions",
     "events_written", "conflict_events", "filtered_not_conflict", "events_invalid", "dead_letters",
 )
 
@@ -64,6 +66,9 @@ class RunPlan:
     only_conflict: bool
     state: str
     retention: dt.timedelta
+    flag_duplicates: bool = False
+    near_dup: NearDupSettings = DEFAULT_SETTINGS
+    started_at: dt.datetime = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
     def state_log(self, namespace: str) -> StateLog:
         return StateLog(self.state, namespace)
@@ -97,6 +102,9 @@ def plan_run(options: SitrepOptions) -> RunPlan:
         only_conflict=options.only_conflict,
         state=options.state or default_state_root(),
         retention=dt.timedelta(days=options.retention_days),
+        flag_duplicates=options.duplicates == "flag",
+        near_dup=NearDupSettings(threshold=options.near_dup_threshold),
+        started_at=dt.datetime.now(dt.UTC),
     )
 
 
@@ -133,9 +141,15 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     if text_articles is not None:
         articles = (articles, text_articles) | "AllArticles" >> beam.Flatten()
 
+    # What earlier runs saw: the segments committed now; a run committing meanwhile is seen by the next run.
+    dedup_log = plan.state_log(STATE_NAMESPACE)
+    prior = pipeline | "ReadDedupState" >> ReadDedupState(
+        plan.state, dedup_log.segment_paths(), format_time(plan.started_at - plan.retention))
+    deduped = articles | "Dedup" >> Deduplicate(plan.near_dup, plan.flag_duplicates, prior,
+                                                format_time(plan.started_at))
+    deduped[STATE] | "WriteDedupState" >> WriteState(plan, STATE_NAMESPACE)
     events = (
-        articles
-        | "Dedup" >> ExactDedup()
+        deduped.groups
         | "TagToEvent" >> beam.ParDo(TagToEventDoFn(plan.run_id, plan.only_conflict)).with_outputs(DEAD, main="events")
     )
     dead_letters.append(events[DEAD])
@@ -215,4 +229,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     build_pipeline(pipeline, plan)
     result = pipeline.run()
     result.wait_until_finish()
+    # Only now, with every sink committed, does what this run saw become state: a crash before here
+    # leaves the state as it was, so the next run emits the same articles again under the same ids.
+    commit_state(plan, (STATE_NAMESPACE,))
     return write_summary(plan, collect_counts(result), time.monotonic() - started)

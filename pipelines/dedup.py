@@ -44,10 +44,15 @@ def representative_order(article: Article) -> tuple:
 
 @dataclass(frozen=True)
 class DedupResult:
-    """A group of copies resolved: the representative and its duplicates."""
+    """A group of copies resolved: the representative and its duplicates. `duplicate_of` is set when this
+    article is itself a copy emitted with --duplicates flag; `revision` rises when the text at its URL changed
+    since an earlier run."""
 
     representative: Article
     duplicates: tuple[Article, ...]
+    revision: int = 1
+    duplicate_of: str | None = None
+    cluster_id: str | None = None
 
     @property
     def duplicate_urls(self) -> list[str]:
