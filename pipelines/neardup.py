@@ -219,3 +219,19 @@ def match_prior(node: DocNode, prior: DocNode | None) -> DocNode:
     if prior.fingerprint == node.fingerprint:
         return replace(prior, seen=True, group=node.group)
     return replace(node, revision=prior.revision + 1)
+
+
+def find_clusters(nodes: Iterable[DocNode], settings: NearDupSettings = DEFAULT_SETTINGS) -> list[list[DocNode]]:
+    """The near-duplicate stage without Beam, step for step as NearDedup runs it (band buckets, verified
+    edges, fixed rounds of label propagation): clusters, each sorted by rank, the head first."""
+    by_id = {n.id: n for n in nodes}
+    buckets: dict[str, list[DocNode]] = defaultdict(list)
+    for node in by_id.values():
+        for band in band_keys(node.sig, settings):
+            buckets[band].append(node)
+    edges = {(a.id, b.id) for members in buckets.values() for a, b in bucket_edges(members, settings.threshold)}
+    labels = propagate(edges, {i: n.rank for i, n in by_id.items()}, settings.rounds)
+    clusters: dict[str, list[DocNode]] = defaultdict(list)
+    for node in by_id.values():
+        clusters[labels[node.id][1][3] if node.id in labels else node.id].append(node)
+    return sorted((sorted(c, key=lambda n: n.rank) for c in clusters.values()), key=lambda c: c[0].rank)
