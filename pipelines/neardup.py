@@ -41,13 +41,14 @@ class NearDupSettings:
 
     @property
     def bands(self) -> tuple[int, int]:
-        """(bands, rows) that datasketch's LSH picks for this threshold (equal weight to misses and false hits)."""
+        """(bands, rows) that datasketch's LSH picks for this threshold, weighting a missed pair 9 times a false
+        candidate: every candidate is verified on its signatures, so a false one costs a comparison, a miss is lost."""
         return _lsh_shape(self.threshold, self.num_perm)
 
 
 @lru_cache(maxsize=32)
 def _lsh_shape(threshold: float, num_perm: int) -> tuple[int, int]:
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(0.1, 0.9))
     return lsh.b, lsh.r
 
 
