@@ -19,7 +19,7 @@ $(STAMP): setup.py deploy/constraints.txt
 # The main job on the embedded defaults: DirectRunner, local files, no network, the shipped sample.
 run: $(STAMP)
 	rm -rf $(OUT)
-	$(BIN)/sitrep run --sample --out $(OUT)
+	$(BIN)/sitrep run --sample --out $(OUT) --state $(OUT)/state
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -23,13 +23,14 @@ from connectors.feedstate import FeedState, load_feed_states, next_state
 from connectors.http import FetchPolicy, parse_allow_hosts, user_agent_for
 from connectors.state import StateLog, StateRecord, default_state_root, format_time
 from pipelines import __version__
+from pipelines.dedup_transforms import STATE, STATE_NAMESPACE, Deduplicate, ReadDedupState
+from pipelines.neardup import DEFAULT_SETTINGS, NearDupSettings
 from pipelines.options import SitrepOptions
 from pipelines.transforms import (
     DEAD,
     FEED_STATE,
     FETCH_SETTLED,
     NAMESPACE,
-    ExactDedup,
     ExtractDoFn,
     FetchPageDoFn,
     FetchSettings,
@@ -45,6 +46,7 @@ SUMMARY_COUNTERS = (
     "feeds_polled", "feeds_failed", "feeds_not_modified", "feeds_backed_off", "entries_seen", "entries_skipped",
     "entries_already_seen", "robots_disallowed", "input_records", "input_invalid", "text_records",
     "articles_fetched", "fetch_failed", "articles_extracted", "extract_failed", "duplicates",
+    "already_seen", "revisions",
     "events_written", "conflict_events", "filtered_not_conflict", "events_invalid", "dead_letters",
 )
 
@@ -71,6 +73,9 @@ class RunPlan:
     only_conflict: bool
     state: str
     retention: dt.timedelta
+    flag_duplicates: bool = False
+    near_dup: NearDupSettings = DEFAULT_SETTINGS
+    started_at: dt.datetime = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     archive: str | None = None
 
     @property
@@ -113,6 +118,9 @@ def plan_run(options: SitrepOptions) -> RunPlan:
         state=options.state or default_state_root(),
         retention=dt.timedelta(days=options.retention_days),
         archive=options.archive,
+        flag_duplicates=options.duplicates == "flag",
+        near_dup=NearDupSettings(threshold=options.near_dup_threshold),
+        started_at=dt.datetime.now(dt.UTC),
     )
 
 
@@ -163,9 +171,15 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     if text_articles is not None:
         articles = (articles, text_articles) | "AllArticles" >> beam.Flatten()
 
+    # What earlier runs saw: the segments committed now; a run committing meanwhile is seen by the next run.
+    dedup_log = plan.state_log(STATE_NAMESPACE)
+    prior = pipeline | "ReadDedupState" >> ReadDedupState(
+        plan.state, dedup_log.segment_paths(), format_time(plan.started_at - plan.retention))
+    deduped = articles | "Dedup" >> Deduplicate(plan.near_dup, plan.flag_duplicates, prior,
+                                                format_time(plan.started_at))
+    deduped[STATE] | "WriteDedupState" >> WriteState(plan, STATE_NAMESPACE)
     events = (
-        articles
-        | "Dedup" >> ExactDedup()
+        deduped.groups
         | "TagToEvent" >> beam.ParDo(TagToEventDoFn(plan.run_id, plan.only_conflict)).with_outputs(DEAD, main="events")
     )
     dead_letters.append(events[DEAD])
@@ -257,8 +271,10 @@ def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
     if not wait:
         return {"run_id": plan.run_id, "submitted": True}
     result.wait_until_finish()
-    if plan.feeds is not None and not plan.replay:
-        commit_state(plan, (FEEDS_STATE,))
+    # Only now, with every sink committed, does what this run saw become state: a crash before here
+    # leaves the state as it was, so the next run emits the same articles again under the same ids.
+    namespaces = (STATE_NAMESPACE,) + ((FEEDS_STATE,) if plan.feeds is not None and not plan.replay else ())
+    commit_state(plan, namespaces)
     if plan.archive and not plan.replay:
         join_parts(plan.archive)
     return write_summary(plan, collect_counts(result), time.monotonic() - started)

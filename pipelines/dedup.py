@@ -30,24 +30,37 @@ def article_key(article: Article) -> str:
     return url_key(article.canonical_url)
 
 
+# Positions in representative_order's key, for code that keeps the key without the article.
+ORDER_PUBLISHED, ORDER_FETCHED, ORDER_EVENT_ID, ORDER_URL = 1, 3, 4, 5
+
+
 def representative_order(article: Article) -> tuple:
     """Sort key that picks a group's representative: earliest published (undated last), then earliest
-    fetched, then smallest event id, so every runner and every re-run picks the same one."""
+    fetched, then smallest event id, so every runner and every re-run picks the same one. Entries of one
+    URL share the published date and id and may be fetched in any order by concurrent fetches, so the
+    feed entry's own time ranks them before the fetch time does, and the guid settles a last tie."""
     return (
         article.published_at is None,
         article.published_at or "",
+        article.feed_published_at or "~",
         article.fetched_at,
         event_id_for(article.canonical_url),
         article.url,
+        article.guid or "",
     )
 
 
 @dataclass(frozen=True)
 class DedupResult:
-    """A group of copies resolved: the representative and its duplicates."""
+    """A group of copies resolved: the representative and its duplicates. `duplicate_of` is set when this
+    article is itself a copy emitted with --duplicates flag; `revision` rises when the text at its URL changed
+    since an earlier run."""
 
     representative: Article
     duplicates: tuple[Article, ...]
+    revision: int = 1
+    duplicate_of: str | None = None
+    cluster_id: str | None = None
 
     @property
     def duplicate_urls(self) -> list[str]:

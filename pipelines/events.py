@@ -56,10 +56,11 @@ def build_event(
     """The schema-v1 event of a group's representative (or, with duplicate_of, of one of its copies)."""
     article: Article = group.representative
     event_id = event_id_for(article.canonical_url)
+    duplicate_of = duplicate_of or group.duplicate_of
     return {
         "event_id": event_id,
         "schema_version": SCHEMA_VERSION,
-        "revision": 1,
+        "revision": group.revision,
         "source": {
             "feed_url": article.feed_url,
             "domain": domain_of(article.url) or "unknown",
@@ -77,7 +78,7 @@ def build_event(
         "content_fingerprint": content_fingerprint(article.text),
         "dedup": {
             "duplicate_of": duplicate_of,
-            "cluster_id": duplicate_of or event_id,
+            "cluster_id": duplicate_of or group.cluster_id or event_id,
             "copies": group.copies,
             "duplicate_urls": group.duplicate_urls,
         },

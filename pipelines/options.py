@@ -6,6 +6,8 @@ import argparse
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipelines.neardup import DEFAULT_THRESHOLD
+
 
 def parse_bool(value: str) -> bool:
     """A flag's value as a template passes it (`--only_conflict=true`)."""
@@ -85,5 +87,11 @@ class SitrepOptions(PipelineOptions):
                            "(default: $XDG_STATE_HOME/sitrep, i.e. ~/.local/state/sitrep)")
         group.add_argument("--retention-days", dest="retention_days", type=float, default=30.0,
                            help="how long state remembers an article or feed it has not seen again (default 30)")
+        group.add_argument("--duplicates", choices=("drop", "flag"), default="drop",
+                           help="drop: write only each story's representative, with dedup.copies and the copies' "
+                           "URLs (default); flag: also write each copy, marked with dedup.duplicate_of and cluster_id")
+        group.add_argument("--near-dup-threshold", dest="near_dup_threshold", type=float, default=DEFAULT_THRESHOLD,
+                           help="estimated Jaccard similarity of word 5-shingles above which two texts are copies "
+                           f"of one story (MinHash + LSH; default {DEFAULT_THRESHOLD})")
         group.add_argument("--run-id", dest="run_id", default=None,
                            help="id of this run, stamped on events and output files (default: UTC time + random)")

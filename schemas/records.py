@@ -69,6 +69,9 @@ class Article:
     guid: str | None = None
     connector: str = "feed"
     flags: tuple[str, ...] = ()
+    # The feed entry's own time, kept apart from published_at (where the page's date wins): it orders
+    # two entries of one article, such as a story and its live-blog teaser, the same way in every run.
+    feed_published_at: str | None = None
 
 
 @dataclass(frozen=True)

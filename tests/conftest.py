@@ -47,3 +47,9 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"evaluation data {path} is absent (it lives beside the repo, in shared/data)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def private_state_root(tmp_path_factory, monkeypatch) -> None:
+    """Each test gets its own default --state folder, so runs never see another test's (or the user's) state."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))

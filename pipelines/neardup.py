@@ -1,0 +1,246 @@
+"""Near-duplicate rules: MinHash signatures of word shingles, LSH band keys, verified edges and cluster resolution."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+from connectors.urls import event_id_for
+from pipelines.dedup import (
+    ORDER_EVENT_ID,
+    ORDER_FETCHED,
+    ORDER_PUBLISHED,
+    DedupResult,
+    content_fingerprint,
+    normalize_text,
+    representative_order,
+)
+
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_NUM_PERM = 128
+DEFAULT_SHINGLE = 5
+DEFAULT_ROUNDS = 3
+# datasketch's hash values are below 2**32, so a signature packs into 4 bytes per permutation.
+_SIG_DTYPE = np.dtype("<u4")
+
+
+@dataclass(frozen=True)
+class NearDupSettings:
+    """How near is a duplicate: Jaccard threshold, signature size, shingle width, propagation rounds."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    num_perm: int = DEFAULT_NUM_PERM
+    shingle: int = DEFAULT_SHINGLE
+    rounds: int = DEFAULT_ROUNDS
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"near-duplicate threshold must be in (0, 1], got {self.threshold}")
+        if self.rounds < 1:
+            raise ValueError("near-duplicate propagation needs at least one round")
+
+    @property
+    def bands(self) -> tuple[int, int]:
+        """(bands, rows) that datasketch's LSH picks for this threshold, weighting a missed pair 9 times a false
+        candidate: every candidate is verified on its signatures, so a false one costs a comparison, a miss is lost."""
+        return _lsh_shape(self.threshold, self.num_perm)
+
+
+@lru_cache(maxsize=32)
+def _lsh_shape(threshold: float, num_perm: int) -> tuple[int, int]:
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(0.1, 0.9))
+    return lsh.b, lsh.r
+
+
+def shingles(text: str, width: int = DEFAULT_SHINGLE) -> set[bytes]:
+    """Word shingles of the normalized text (a text shorter than one shingle is one shingle)."""
+    words = normalize_text(text).split()
+    if len(words) <= width:
+        return {" ".join(words).encode("utf-8")}
+    return {" ".join(words[i:i + width]).encode("utf-8") for i in range(len(words) - width + 1)}
+
+
+DEFAULT_SETTINGS = NearDupSettings()
+
+
+def signature(text: str, settings: NearDupSettings = DEFAULT_SETTINGS) -> bytes:
+    """MinHash signature (datasketch, fixed seed so every worker and every run agrees), packed as bytes."""
+    minhash = MinHash(num_perm=settings.num_perm, seed=1)
+    minhash.update_batch(list(shingles(text, settings.shingle)))
+    return minhash.hashvalues.astype(_SIG_DTYPE).tobytes()
+
+
+def similarity(a: bytes, b: bytes) -> float:
+    """Estimated Jaccard similarity of two signatures: the share of permutations whose minimum agrees."""
+    left, right = np.frombuffer(a, _SIG_DTYPE), np.frombuffer(b, _SIG_DTYPE)
+    return float(np.count_nonzero(left == right)) / len(left)
+
+
+def band_keys(sig: bytes, settings: NearDupSettings = DEFAULT_SETTINGS) -> list[str]:
+    """LSH band keys: two signatures share one iff some band of rows agrees entirely."""
+    bands, rows = settings.bands
+    width = rows * _SIG_DTYPE.itemsize
+    return [f"{band:02d}:{hashlib.blake2b(sig[band * width:(band + 1) * width], digest_size=10).hexdigest()}"
+            for band in range(bands)]
+
+
+def encode_signature(sig: bytes) -> str:
+    return base64.b64encode(sig).decode("ascii")
+
+
+def decode_signature(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+@dataclass(frozen=True)
+class DocNode:
+    """One article (with its exact copies) or one article an earlier run saw, as a node of the copy graph.
+
+    `prior` nodes come from the state; `seen` marks a node of this run whose URL and text an earlier run
+    already had (it counts as prior: never emitted again). `cluster` is the id an earlier run gave it."""
+
+    id: str
+    order: tuple
+    sig: bytes
+    fingerprint: str
+    url: str
+    prior: bool = False
+    seen: bool = False
+    cluster: str | None = None
+    revision: int = 1
+    group: DedupResult | None = field(default=None, compare=False)
+
+    @property
+    def rank(self) -> tuple:
+        """Label order: what earlier runs emitted first (a story's id never changes), then representative_order."""
+        return (not self.prior, self.order)
+
+
+def node_of(group: DedupResult, settings: NearDupSettings = DEFAULT_SETTINGS) -> DocNode:
+    """A node for this run's group of exact copies, keyed by its representative's event id."""
+    article = group.representative
+    return DocNode(id=event_id_for(article.canonical_url), order=representative_order(article),
+                   sig=signature(article.text, settings), fingerprint=content_fingerprint(article.text),
+                   url=article.url, group=group)
+
+
+def bucket_edges(members: Iterable[DocNode], threshold: float) -> Iterator[tuple[DocNode, DocNode]]:
+    """Verified edges (later, earlier) of one LSH bucket, in O(n): every member is checked against the
+    bucket's first member and against its predecessor, never against all others. A pair that only
+    meets here through a third member is left to other buckets or to label propagation."""
+    ordered = sorted(members, key=lambda n: n.rank)
+    if len(ordered) < 2:
+        return
+    anchor = ordered[0]
+    for previous, current in itertools.pairwise(ordered):
+        if similarity(current.sig, anchor.sig) >= threshold:
+            yield current, anchor
+        if previous is not anchor and similarity(current.sig, previous.sig) >= threshold:
+            yield current, previous
+
+
+def propagate(edges: Iterable[tuple[str, str]], ranks: dict[str, tuple], rounds: int) -> dict[str, tuple]:
+    """Min-label propagation for a fixed number of rounds (the plain form of what the Beam transform does):
+    every node ends with the smallest rank within `rounds` hops, exact for clusters of that diameter."""
+    neighbours: dict[str, set[str]] = defaultdict(set)
+    for a, b in edges:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    labels = {n: ranks[n] for n in neighbours}
+    for _ in range(rounds):
+        labels = {n: min([labels[n], *(labels[m] for m in neighbours[n])]) for n in neighbours}
+    return labels
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What one cluster of copies gives: the groups to emit (marked), and how many copies it folded."""
+
+    emitted: tuple[DedupResult, ...]
+    duplicates: int
+    already_seen: int
+    remembered: tuple[tuple[DocNode, int], ...]
+
+
+def resolve_cluster(nodes: Iterable[DocNode], flag_duplicates: bool) -> Resolution:
+    """One cluster: the head (first by rank) is the representative; every other article of this run is a
+    duplicate of it. A head from an earlier run was emitted then, so nothing of its cluster is emitted
+    again as a representative. `remembered` holds this run's nodes, with the cluster id they now belong to
+    and the last revision emitted under their id (0: never emitted), for the state."""
+    ordered = sorted(nodes, key=lambda n: n.rank)
+    head = ordered[0]
+    cluster_id = head.cluster or head.id
+    current = [n for n in ordered if not n.prior or n.seen]
+    new = [n for n in current if not n.seen]
+    articles = [a for n in current for a in ((n.group.representative, *n.group.duplicates) if n.group else ())]
+    emitted: list[DedupResult] = []
+    if not head.prior:
+        copies = tuple(a for n in current for a in ((*n.group.duplicates,) if n is head else
+                                                   (n.group.representative, *n.group.duplicates)))
+        emitted.append(replace(head.group, duplicates=tuple(sorted(copies, key=representative_order)),
+                               revision=head.revision, cluster_id=cluster_id))
+    duplicates = len(articles) - len(emitted)
+    if flag_duplicates:
+        emitted_ids = {cluster_id} | {event_id_for(g.representative.canonical_url) for g in emitted}
+        for node in new:
+            for article in (node.group.representative, *node.group.duplicates):
+                article_id = event_id_for(article.canonical_url)
+                if article_id in emitted_ids:
+                    continue
+                emitted_ids.add(article_id)
+                emitted.append(DedupResult(article, (), revision=node.revision if article_id == node.id else 1,
+                                           duplicate_of=cluster_id, cluster_id=cluster_id))
+    emitted_ids = {event_id_for(g.representative.canonical_url) for g in emitted}
+    remembered = tuple(
+        (replace(n, cluster=cluster_id), n.revision if n.seen or n.id in emitted_ids else n.revision - 1)
+        for n in current)
+    return Resolution(tuple(emitted), duplicates, sum(1 for n in current if n.seen), remembered)
+
+
+def state_value(node: DocNode, emitted_revision: int) -> dict:
+    """What the state keeps of a node: enough to match, order and verify it in later runs (no text)."""
+    published, fetched = node.order[ORDER_PUBLISHED] or None, node.order[ORDER_FETCHED]
+    return {"url": node.url, "fp": node.fingerprint, "sig": encode_signature(node.sig),
+            "pub": published, "fetched": fetched, "rev": emitted_revision, "cluster": node.cluster}
+
+
+def node_from_state(doc_id: str, value: dict) -> DocNode:
+    """A node for what an earlier run saw, from its state value."""
+    published = value.get("pub")
+    order = (published is None, published or "", "~", value["fetched"], doc_id, value["url"], "")
+    return DocNode(id=doc_id, order=order, sig=decode_signature(value["sig"]), fingerprint=value["fp"],
+                   url=value["url"], prior=True, cluster=value.get("cluster"), revision=int(value.get("rev", 0)))
+
+
+def match_prior(node: DocNode, prior: DocNode | None) -> DocNode:
+    """This run's node against what an earlier run saw at the same URL: the same text is already seen
+    (it takes the earlier place and is not emitted again); changed text is a new revision of the event."""
+    if prior is None:
+        return node
+    if prior.fingerprint == node.fingerprint:
+        return replace(prior, seen=True, group=node.group)
+    return replace(node, revision=prior.revision + 1)
+
+
+def find_clusters(nodes: Iterable[DocNode], settings: NearDupSettings = DEFAULT_SETTINGS) -> list[list[DocNode]]:
+    """The near-duplicate stage without Beam, step for step as NearDedup runs it (band buckets, verified
+    edges, fixed rounds of label propagation): clusters, each sorted by rank, the head first."""
+    by_id = {n.id: n for n in nodes}
+    buckets: dict[str, list[DocNode]] = defaultdict(list)
+    for node in by_id.values():
+        for band in band_keys(node.sig, settings):
+            buckets[band].append(node)
+    edges = {(a.id, b.id) for members in buckets.values() for a, b in bucket_edges(members, settings.threshold)}
+    labels = propagate(edges, {i: n.rank for i, n in by_id.items()}, settings.rounds)
+    clusters: dict[str, list[DocNode]] = defaultdict(list)
+    for node in by_id.values():
+        clusters[labels[node.id][1][ORDER_EVENT_ID] if node.id in labels else node.id].append(node)
+    return sorted((sorted(c, key=lambda n: n.rank) for c in clusters.values()), key=lambda c: c[0].rank)

@@ -1,0 +1,129 @@
+"""Dedup through `sitrep run`: copies folded or flagged, state across runs, revisions, crashes and concurrent runs."""
+
+from __future__ import annotations
+
+import glob
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import pipelines.batch as batch
+from pipelines.cli import main
+from tests.test_dedup_near import OTHER_REPORT, PROTEST, THIRD_REPORT
+
+
+def events_of(out: Path) -> list[dict]:
+    return [json.loads(line) for f in glob.glob(str(out / "events-*.jsonl")) for line in open(f) if line.strip()]
+
+
+def counts_of(out: Path) -> dict:
+    return json.loads((out / "run-summary.json").read_text())["counts"]
+
+
+def backfill(tmp_path: Path, records: list[dict], name: str = "in.jsonl") -> str:
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return str(path)
+
+
+def story(url: str, text: str, hour: int) -> dict:
+    return {"url": url, "title": "Prison siege", "text": text, "published_at": f"2022-01-23T{hour:02d}:00:00Z",
+            "fetched_at": "2022-01-24T08:00:00Z"}
+
+
+COPIES = [
+    story("https://wire.example/siege", THIRD_REPORT, 6),
+    story("https://paper.example/world/siege-day-four", "By our wire service. " + THIRD_REPORT.replace(
+        "Sunday", "Sunday, 23 January") + " Subscribe for more world news.", 8),
+    story("https://tv.example/news/123", THIRD_REPORT.replace("forty thousand", "40,000"), 9),
+    story("https://local.example/hasaka", OTHER_REPORT, 7),
+    story("https://capital.example/fuel", PROTEST, 7),
+]
+
+
+def test_copies_fold_into_the_earliest_and_are_counted(tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", "--input", backfill(tmp_path, COPIES), "--out", str(out), "--state", str(tmp_path / "s")]) == 0
+    events = {e["url"]: e for e in events_of(out)}
+    assert set(events) == {"https://wire.example/siege", "https://local.example/hasaka", "https://capital.example/fuel"}
+    wire = events["https://wire.example/siege"]["dedup"]
+    assert wire["copies"] == 2 and wire["duplicate_urls"] == ["https://paper.example/world/siege-day-four",
+                                                              "https://tv.example/news/123"]
+    assert counts_of(out)["duplicates"] == 2
+
+
+def test_flag_emits_copies_marked(tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", "--input", backfill(tmp_path, COPIES), "--out", str(out), "--state", str(tmp_path / "s"),
+                 "--duplicates", "flag"]) == 0
+    events = {e["url"]: e for e in events_of(out)}
+    assert len(events) == 5
+    head = events["https://wire.example/siege"]["event_id"]
+    for url in ("https://paper.example/world/siege-day-four", "https://tv.example/news/123"):
+        assert events[url]["dedup"]["duplicate_of"] == head == events[url]["dedup"]["cluster_id"]
+    assert events["https://local.example/hasaka"]["dedup"]["duplicate_of"] is None
+
+
+def test_sample_twice_with_one_state_emits_nothing_new(tmp_path):
+    state = str(tmp_path / "state")
+    assert main(["run", "--sample", "--out", str(tmp_path / "a"), "--state", state]) == 0
+    assert main(["run", "--sample", "--out", str(tmp_path / "b"), "--state", state]) == 0
+    assert len(events_of(tmp_path / "a")) == 6
+    assert events_of(tmp_path / "b") == []
+    second = counts_of(tmp_path / "b")
+    assert second["already_seen"] == 6 and second["duplicates"] == second["articles_extracted"] == 8
+
+
+def test_changed_text_is_a_revision_under_the_same_id(tmp_path):
+    state = str(tmp_path / "state")
+    first = [story("https://wire.example/siege", THIRD_REPORT, 6)]
+    corrected = [story("https://wire.example/siege?utm_source=rss", THIRD_REPORT.replace(
+        "fourth day", "fifth day").replace("forty thousand", "fifty thousand"), 6)]
+    assert main(["run", "--input", backfill(tmp_path, first), "--out", str(tmp_path / "a"), "--state", state]) == 0
+    assert main(["run", "--input", backfill(tmp_path, corrected, "c.jsonl"), "--out", str(tmp_path / "b"),
+                 "--state", state]) == 0
+    [original], [revised] = events_of(tmp_path / "a"), events_of(tmp_path / "b")
+    assert revised["event_id"] == original["event_id"]
+    assert (original["revision"], revised["revision"]) == (1, 2)
+    assert "fifty thousand" in revised["text"]
+    assert counts_of(tmp_path / "b")["revisions"] == 1
+
+
+def test_killed_run_is_re_emitted_exactly_once(tmp_path, monkeypatch):
+    state = str(tmp_path / "state")
+    written = []
+
+    def failing_sink(event: dict) -> str:
+        written.append(event["event_id"])
+        if len(written) > 2:
+            raise RuntimeError("sink died")
+        return json.dumps(event, sort_keys=True)
+
+    monkeypatch.setattr(batch, "event_json", failing_sink)
+    with pytest.raises(Exception, match="sink died"):
+        main(["run", "--sample", "--out", str(tmp_path / "a"), "--state", state])
+    monkeypatch.undo()
+    assert not glob.glob(state + "/dedup/segments/*")  # nothing committed: the next run must not skip anything
+    assert main(["run", "--sample", "--out", str(tmp_path / "b"), "--state", state]) == 0
+    ids = Counter(e["event_id"] for out in ("a", "b") for e in events_of(tmp_path / out))
+    assert len(ids) == 6 and set(ids.values()) == {1}
+
+
+def test_runs_started_at_once_keep_both_records(tmp_path, monkeypatch):
+    state = str(tmp_path / "state")
+    deferred = []
+    monkeypatch.setattr(batch, "commit_state", lambda plan, namespaces: deferred.append((plan, namespaces)))
+    # both runs read the state before either commits, as two scheduled runs overlapping would
+    assert main(["run", "--input", backfill(tmp_path, COPIES[:3]), "--out", str(tmp_path / "a"), "--state", state]) == 0
+    assert main(["run", "--input", backfill(tmp_path, COPIES[3:], "b.jsonl"), "--out", str(tmp_path / "b"),
+                 "--state", state]) == 0
+    monkeypatch.undo()
+    for plan, namespaces in reversed(deferred):
+        batch.commit_state(plan, namespaces)
+    assert len(glob.glob(state + "/dedup/segments/*.jsonl.gz")) == 2 and not glob.glob(state + "/dedup/pending/*-*")
+    assert main(["run", "--input", backfill(tmp_path, COPIES, "all.jsonl"), "--out", str(tmp_path / "c"),
+                 "--state", state]) == 0
+    assert events_of(tmp_path / "c") == []
+    assert counts_of(tmp_path / "c")["already_seen"] == 5  # every URL, copies included

@@ -1,0 +1,42 @@
+"""Streaming dedup: an article polled again within the expiry is dropped, after it passes again (TestStream)."""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
+from apache_beam.testing.test_stream import TestStream as BeamTestStream
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms.window import TimestampedValue
+from apache_beam.utils.timestamp import Duration
+
+from pipelines.streaming_dedup import StreamingDedup
+from schemas.records import Article
+
+STORY = "Kurdish-led forces have been clashing with IS militants in Hasaka since Thursday."
+
+
+def art(url: str, text: str = STORY) -> Article:
+    return Article(url=url, canonical_url=url, title="t", text=text, language="en", fetched_at="2022-01-23T12:00:00Z")
+
+
+def test_first_seen_only_until_expiry():
+    hour = 3600
+    stream = (
+        BeamTestStream()
+        .advance_watermark_to(0)
+        .add_elements([TimestampedValue(art("https://a.example/story"), 10)])
+        # polled again 15 minutes later with tracking parameters; copied verbatim by another site
+        .add_elements([TimestampedValue(art("https://a.example/story?utm_source=rss"), 900),
+                       TimestampedValue(art("https://b.example/copy"), 950),
+                       TimestampedValue(art("https://c.example/other", "Protesters marched in the capital."), 960)])
+        .advance_watermark_to(3 * hour)
+        # the expiry (two hours) has passed: the key is forgotten, the article passes again
+        .add_elements([TimestampedValue(art("https://a.example/story"), 3 * hour + 10)])
+        .advance_watermark_to_infinity()
+    )
+    options = PipelineOptions()
+    options.view_as(StandardOptions).streaming = True
+    with BeamTestPipeline(options=options) as p:
+        urls = p | stream | StreamingDedup(Duration(seconds=2 * hour)) | beam.Map(lambda a: a.url)
+        assert_that(urls, equal_to(["https://a.example/story", "https://c.example/other", "https://a.example/story"]))
