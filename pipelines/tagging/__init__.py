@@ -23,6 +23,8 @@ NEGATION_WINDOW = 3
 MAX_HITS = 3
 # How much one armed actor named in the story says it is conflict news.
 ACTOR_WEIGHT = 0.25
+# How much each event type whose phrases fired says it: "roadside bomb" alone is conflict news.
+TOPIC_WEIGHT = 0.2
 ARMED_KINDS = frozenset({"state_force", "rebel_militia", "terrorist_organization", "foreign_force"})
 
 
@@ -104,15 +106,21 @@ class ConflictTagger:
         relevance = self._strength(hits, "relevance", lexicon, n_title)
         relevance = 1 - (1 - relevance) * (1 - ACTOR_WEIGHT) ** sum(
             1 for actor, _ in actors if actor.kind in ARMED_KINDS)
+        event_types = {key.split(".")[0] if not key.startswith("tags.") else key for role, key in hits
+                       if role == "topic"}
+        relevance = 1 - (1 - relevance) * (1 - TOPIC_WEIGHT) ** len(event_types)
         counter = self._strength(hits, "counter", lexicon, n_title)
         score = round(relevance * (1 - counter), 3)
         is_conflict = score >= self.taxonomy.conflict_threshold
 
         hint = Counter({a.country: 0.5 for a, _ in actors if a.country})
         per_sentence = []
+        first_token: dict[int, int] = {}
+        for n, t in enumerate(tokens):
+            first_token.setdefault(t.sentence, n)
         for i, cue in sorted(cues.items()):
-            start = next(n for n, t in enumerate(tokens) if t.sentence == i)
-            own = [t for t in tokens[start:] if t.sentence == i]
+            start = first_token[i]
+            own = [t for t in tokens[start:start + 400] if t.sentence == i]
             relative = [(a - start, b - start, kind) for a, b, kind in cue]
             per_sentence.append((i, sentence_counts(own, relative, sentences[i], lexicon)))
         return TagResult(

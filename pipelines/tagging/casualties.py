@@ -96,11 +96,13 @@ def sentence_counts(tokens: list[Token], cues: list[tuple[int, int, str]], text:
     used: set[int] = set()
     cues = sorted(cues)
     for n, (first, last, kind) in enumerate(cues):
-        next_cue = cues[n + 1][0] if n + 1 < len(cues) else len(tokens)
+        next_cue = cues[n + 1][0] if n + 1 < len(cues) else len(tokens) + WINDOW
         prev_cue = cues[n - 1][1] if n > 0 else -1
-        after = [f for f in figures if last < f.first <= last + AFTER_WINDOW and f.first < next_cue]
+        # A figure right before the next casualty word is that word's ("killed and five wounded").
+        limit = min(next_cue, last + WINDOW)
+        after = [f for f in figures if last < f.first <= last + AFTER_WINDOW and next_cue - f.last > 2]
         if after:
-            chosen = [f for f in figures if last < f.first < min(next_cue, last + WINDOW)]
+            chosen = [f for f in figures if last < f.first < limit and next_cue - f.last > 2]
         else:
             chosen = [f for f in figures if prev_cue < f.last < first and first - f.last <= WINDOW]
             if not chosen:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # Hyphens and apostrophes split words ("al-Qaeda" is "al" "qaeda"), as they do in the lexicon terms.
 TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -12,10 +13,10 @@ TOKEN = re.compile(r"\w+", re.UNICODE)
 MAX_GAP = 3
 # A stem must keep this many letters, or "ab*" would match half the dictionary.
 MIN_STEM = 2
+MEMO_SIZE = 200_000
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """A word of a text: its case-folded form, the original spelling and where it sits."""
 
     text: str
@@ -51,7 +52,8 @@ def parse_phrase(phrase: str) -> tuple[_Spec, ...]:
             specs.append(_Spec("", gap=True))
             continue
         stem = chunk.endswith("*")
-        words = TOKEN.findall(chunk.casefold())
+        # Tokenize before case-folding, as texts are: 'İ' folds to two code points.
+        words = [w.casefold() for w in TOKEN.findall(chunk)]
         for i, word in enumerate(words):
             specs.append(_Spec(word, stem=stem and i == len(words) - 1))
     if not specs or specs[0].gap or specs[-1].gap:
@@ -67,8 +69,11 @@ class PhraseIndex:
     _exact: dict[str, list[tuple[tuple[_Spec, ...], Hashable]]] = field(default_factory=dict)
     _stems: dict[str, list[tuple[tuple[_Spec, ...], Hashable]]] = field(default_factory=dict)
     _stem_lengths: set[int] = field(default_factory=set)
+    # Words repeat across articles: each word's candidate phrases are worked out once.
+    _memo: dict[str, tuple[tuple[tuple[_Spec, ...], Hashable], ...]] = field(default_factory=dict)
 
     def add(self, phrase: str, payload: Hashable) -> None:
+        self._memo.clear()
         specs = parse_phrase(phrase)
         first = specs[0]
         if first.stem:
@@ -123,14 +128,29 @@ class PhraseIndex:
             j, k = t, k + 1
         return j
 
-    def find(self, tokens: list[Token], start_if: Callable[[Token], bool] | None = None,
+    def find(self, tokens: list[Token], starts: Sequence[bool] | None = None,
              ) -> Iterator[tuple[int, int, Hashable]]:
         """(first token index, last token index, payload) of every phrase occurrence, in text order;
-        start_if, when given, says which tokens may start one (cheaper than checking every match)."""
+        starts, when given, says which tokens may start one (cheaper than checking every match)."""
         for i, token in enumerate(tokens):
-            if start_if is not None and not start_if(token):
+            if starts is not None and not starts[i]:
                 continue
-            for specs, payload in self._candidates(token.text):
-                end = i if len(specs) == 1 else self._rest(specs, tokens, i)
+            candidates = self._memo.get(token.text)
+            if candidates is None:
+                if len(self._memo) > MEMO_SIZE:
+                    self._memo.clear()
+                candidates = self._memo[token.text] = tuple(self._candidates(token.text))
+            if not candidates:
+                continue
+            following = tokens[i + 1].text if i + 1 < len(tokens) else ""
+            for specs, payload in candidates:
+                if len(specs) == 1:
+                    yield i, i, payload
+                    continue
+                second = specs[1]
+                # Most multi-word names fail on their second word: check it before the full walk.
+                if not (second.gap or second.stem) and second.word != following:
+                    continue
+                end = self._rest(specs, tokens, i)
                 if end is not None:
                     yield i, end, payload

@@ -95,10 +95,11 @@ class Gazetteer:
                ) -> list[dict[str, Any]]:
         """Locations of the event: cities first (the story's country first), then the countries."""
         scores: Counter[str] = Counter(hint or {})
-        for first, _, code in self.countries.find(tokens, start_if=_proper):
+        proper = [_proper(t) for t in tokens]
+        for first, _, code in self.countries.find(tokens, proper):
             scores[code] += 2 if tokens[first].sentence < title_sentences else 1  # type: ignore[index]
         mentions: dict[tuple[int, int], list[int]] = {}
-        for first, last, gid in self.by_name.find(tokens, start_if=_proper):
+        for first, last, gid in self.by_name.find(tokens, proper):
             mentions.setdefault((first, last), []).append(gid)  # type: ignore[arg-type]
         # Of overlapping names the longest wins ("Saint Petersburg" over "Petersburg").
         spans = sorted(mentions, key=lambda s: (s[0], -s[1]))
