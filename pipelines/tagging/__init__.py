@@ -1,20 +1,31 @@
-"""Conflict tagging: relevance and topic codes with evidence, from the taxonomy and lexicon data files."""
+"""Conflict tagging: relevance, topics with evidence, places, actors and casualties, from data files."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.tagging.lexicon import Lexicon, Taxonomy, Term, load_lexicons, load_taxonomy
+from pipelines.tagging.actors import ActorIndex, default_actors
+from pipelines.tagging.casualties import casualty_block, sentence_counts
+from pipelines.tagging.lexicon import Lexicon, Taxonomy, load_lexicons, load_taxonomy
+from pipelines.tagging.matcher import Token, tokenize
+from pipelines.tagging.places import Gazetteer, default_gazetteer
 
 __all__ = ["ConflictTagger", "TagResult", "split_sentences"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?؟。])\s+|(?<=[.!?؟。][\"'”’)\]])\s+|\n+")
-_WORD = re.compile(r"\w+", re.UNICODE)
 MAX_EVIDENCE = 3
 MAX_EVIDENCE_CHARS = 300
 NEGATION_WINDOW = 3
+# A term counts at most this often: the tenth "attack" in a match report says no more than the third.
+MAX_HITS = 3
+# How much one armed actor named in the story says it is conflict news.
+ACTOR_WEIGHT = 0.25
+# How much each event type whose phrases fired says it: "roadside bomb" alone is conflict news.
+TOPIC_WEIGHT = 0.2
+ARMED_KINDS = frozenset({"state_force", "rebel_militia", "terrorist_organization", "foreign_force"})
 
 
 def split_sentences(text: str) -> list[str]:
@@ -26,6 +37,10 @@ def _trim(sentence: str) -> str:
     return sentence if len(sentence) <= MAX_EVIDENCE_CHARS else sentence[: MAX_EVIDENCE_CHARS - 1].rstrip() + "…"
 
 
+def _empty_casualties() -> dict[str, Any]:
+    return {"killed": None, "injured": None, "abducted": None}
+
+
 @dataclass
 class TagResult:
     """The tagging block of an event."""
@@ -35,7 +50,7 @@ class TagResult:
     topics: list[dict[str, Any]] = field(default_factory=list)
     locations: list[dict[str, Any]] = field(default_factory=list)
     actors: list[dict[str, Any]] = field(default_factory=list)
-    casualties: dict[str, Any] = field(default_factory=lambda: {"killed": None, "injured": None, "abducted": None})
+    casualties: dict[str, Any] = field(default_factory=_empty_casualties)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,11 +63,17 @@ class TagResult:
 
 
 class ConflictTagger:
-    """Scores conflict relevance and finds topic codes, each with the sentences that fired."""
+    """Tags an article: conflict relevance, topic codes with the sentences that fired, places, actors, casualties.
 
-    def __init__(self, taxonomy: Taxonomy | None = None, lexicons: dict[str, Lexicon] | None = None) -> None:
+    Every term list is data (schemas/); the text is tokenized once and each index is matched in one pass.
+    """
+
+    def __init__(self, taxonomy: Taxonomy | None = None, lexicons: dict[str, Lexicon] | None = None,
+                 actors: ActorIndex | None = None, gazetteer: Gazetteer | None = None) -> None:
         self.taxonomy = taxonomy or load_taxonomy()
         self.lexicons = lexicons or load_lexicons(taxonomy=self.taxonomy)
+        self.actors = actors or default_actors()
+        self.gazetteer = gazetteer or default_gazetteer()
 
     @property
     def version(self) -> str:
@@ -61,62 +82,91 @@ class ConflictTagger:
     def _lexicon(self, language: str) -> Lexicon:
         return self.lexicons.get(language) or self.lexicons["en"]
 
-    def _hits(self, term: Term, sentences: list[str], negation: tuple[str, ...]) -> list[str]:
-        """Sentences where the term occurs and is not negated just before it."""
-        found = []
-        for sentence in sentences:
-            for match in term.pattern.finditer(sentence):
-                before = _WORD.findall(sentence[: match.start()].casefold())[-NEGATION_WINDOW:]
-                if not any(word in negation for word in before):
-                    found.append(sentence)
-                    break
-        return found
-
     def tag(self, title: str, text: str, language: str = "en") -> TagResult:
+        """The tagging block of one article (language: ISO 639-1; unknown ones use the English lexicon)."""
         lexicon = self._lexicon(language)
         title_sentences = split_sentences(title or "")
         sentences = title_sentences + split_sentences(text or "")
-        negation = lexicon.negation
+        tokens = tokenize(sentences)
+        n_title = len(title_sentences)
 
-        def strength(terms: tuple[Term, ...]) -> float:
-            miss = 1.0
-            for term in terms:
-                hits = self._hits(term, sentences, negation)
-                # A term in the headline counts once more: headlines say what the story is about.
-                count = min(len(hits) + sum(1 for s in title_sentences if s in hits), 3)
-                miss *= (1 - term.weight) ** count
-            return 1 - miss
+        hits: dict[tuple[str, Any], list[int]] = {}
+        cues: dict[int, list[tuple[int, int, str]]] = {}
+        for first, last, payload in lexicon.index.find(tokens):
+            role, key = payload  # type: ignore[misc]
+            sentence = tokens[first].sentence
+            if role != "counter" and self._negated(tokens, first, lexicon):
+                continue
+            if role == "casualty":
+                cues.setdefault(sentence, []).append((first, last, key))
+            else:
+                hits.setdefault((role, key), []).append(sentence)
 
-        relevance = strength(lexicon.relevance)
-        counter = strength(lexicon.counter)
+        actors = self.actors.find(tokens)
+        relevance = self._strength(hits, "relevance", lexicon, n_title)
+        relevance = 1 - (1 - relevance) * (1 - ACTOR_WEIGHT) ** sum(
+            1 for actor, _ in actors if actor.kind in ARMED_KINDS)
+        event_types = {key.split(".")[0] if not key.startswith("tags.") else key for role, key in hits
+                       if role == "topic"}
+        relevance = 1 - (1 - relevance) * (1 - TOPIC_WEIGHT) ** len(event_types)
+        counter = self._strength(hits, "counter", lexicon, n_title)
         score = round(relevance * (1 - counter), 3)
         is_conflict = score >= self.taxonomy.conflict_threshold
-        topics = self._topics(lexicon, sentences) if is_conflict else []
-        return TagResult(is_conflict=is_conflict, score=score, topics=topics)
 
-    def _topics(self, lexicon: Lexicon, sentences: list[str]) -> list[dict[str, Any]]:
-        fired: dict[str, list[str]] = {}
-        for code, terms in lexicon.topics.items():
-            evidence: list[str] = []
-            for term in terms:
-                for sentence in self._hits(term, sentences, lexicon.negation):
-                    if sentence not in evidence:
-                        evidence.append(sentence)
-            if evidence:
-                fired[code] = evidence
+        hint = Counter({a.country: 0.5 for a, _ in actors if a.country})
+        per_sentence = []
+        first_token: dict[int, int] = {}
+        for n, t in enumerate(tokens):
+            first_token.setdefault(t.sentence, n)
+        for i, cue in sorted(cues.items()):
+            start = first_token[i]
+            own = [t for t in tokens[start:start + 400] if t.sentence == i]
+            relative = [(a - start, b - start, kind) for a, b, kind in cue]
+            per_sentence.append((i, sentence_counts(own, relative, sentences[i], lexicon)))
+        return TagResult(
+            is_conflict=is_conflict,
+            score=score,
+            topics=self._topics(hits, sentences) if is_conflict else [],
+            locations=self.gazetteer.locate(tokens, n_title, hint),
+            actors=[{"name": a.name, "kind": a.kind} for a, _ in actors],
+            casualties=casualty_block(per_sentence, sentences, _trim),
+        )
+
+    @staticmethod
+    def _negated(tokens: list[Token], first: int, lexicon: Lexicon) -> bool:
+        sentence = tokens[first].sentence
+        before = tokens[max(0, first - NEGATION_WINDOW):first]
+        return any(t.text in lexicon.negation for t in before if t.sentence == sentence)
+
+    @staticmethod
+    def _strength(hits: dict[tuple[str, Any], list[int]], role: str, lexicon: Lexicon, n_title: int) -> float:
+        terms = lexicon.relevance if role == "relevance" else lexicon.counter
+        miss = 1.0
+        for (kind, key), sentences in hits.items():
+            if kind != role:
+                continue
+            # A term in the headline counts once more: headlines say what the story is about.
+            count = min(len(sentences) + sum(1 for s in sentences if s < n_title), MAX_HITS)
+            miss *= (1 - terms[key].weight) ** count
+        return 1 - miss
+
+    def _topics(self, hits: dict[tuple[str, Any], list[int]], sentences: list[str]) -> list[dict[str, Any]]:
+        fired: dict[str, list[int]] = {}
+        for (kind, code), found in hits.items():
+            if kind == "topic":
+                fired[code] = sorted(set(found))
         # A sub-event type implies its event type (ACLED's two levels).
         for code in list(fired):
             parent = code.split(".")[0]
             if "." in code and parent in self.taxonomy.topics and not code.startswith("tags."):
-                merged = fired.setdefault(parent, [])
-                merged.extend(s for s in fired[code] if s not in merged)
+                fired[parent] = sorted(set(fired.get(parent, [])) | set(fired[code]))
         topics = [
             {
                 "code": code,
                 "label": self.taxonomy.topics[code].label,
-                "score": round(1 - 0.5 ** min(len(evidence), 6), 3),
-                "evidence": [_trim(s) for s in evidence[:MAX_EVIDENCE]],
+                "score": round(1 - 0.5 ** min(len(found), 6), 3),
+                "evidence": [_trim(sentences[i]) for i in found[:MAX_EVIDENCE]],
             }
-            for code, evidence in fired.items()
+            for code, found in fired.items()
         ]
         return sorted(topics, key=lambda t: (-t["score"], t["code"]))

@@ -1,14 +1,17 @@
-"""The taxonomy and per-language lexicon files: loaded, validated with clear errors, compiled to patterns."""
+"""The taxonomy and per-language lexicon files: loaded, validated with clear errors, indexed for matching."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from pipelines.tagging.matcher import PhraseIndex, parse_phrase
 from schemas import TAXONOMY_FILE, data_path
+
+CASUALTY_KINDS = ("killed", "injured", "abducted")
 
 
 class LexiconError(ValueError):
@@ -17,10 +20,9 @@ class LexiconError(ValueError):
 
 @dataclass(frozen=True)
 class Term:
-    """One lexicon phrase compiled to a case-insensitive pattern."""
+    """One lexicon phrase and how much one hit says the article is conflict news."""
 
     text: str
-    pattern: re.Pattern[str]
     weight: float = 1.0
 
 
@@ -32,13 +34,21 @@ class Topic:
 
 @dataclass(frozen=True)
 class Lexicon:
-    """Everything the tagger knows for one language."""
+    """Everything the tagger knows for one language, with one index over all its phrases."""
 
     language: str
     relevance: tuple[Term, ...]
     counter: tuple[Term, ...]
     topics: dict[str, tuple[Term, ...]]
-    negation: tuple[str, ...]
+    negation: frozenset[str]
+    casualties: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    subset: frozenset[str] = frozenset()
+    number_words: dict[str, int] = field(default_factory=dict)
+    not_people: frozenset[str] = frozenset()
+    singular: frozenset[str] = frozenset()
+    singular_verbs: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    index: PhraseIndex = field(default_factory=PhraseIndex)
 
 
 @dataclass(frozen=True)
@@ -49,19 +59,20 @@ class Taxonomy:
 
 
 def compile_term(text: str) -> re.Pattern[str]:
-    """A phrase to a pattern: words match whole words, 'word*' any ending, a lone '*' one to three words."""
+    """A phrase as a regular expression (for analysts checking a term): 'word*' any ending, '*' 1-3 words."""
     parts = []
     for word in text.strip().split():
         if word == "*":
-            parts.append(r"\w+(?:\s+\w+){0,2}")
+            parts.append(r"\w+(?:\W+\w+){0,2}")
         elif word.endswith("*"):
             parts.append(re.escape(word[:-1]) + r"\w*")
         else:
             parts.append(re.escape(word))
-    return re.compile(r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)", re.IGNORECASE | re.UNICODE)
+    return re.compile(r"(?<!\w)" + r"\W{1,3}".join(parts) + r"(?!\w)", re.IGNORECASE | re.UNICODE)
 
 
-def _load_yaml(path: Path) -> dict:
+def load_yaml(path: Path) -> dict:
+    """A YAML mapping file, or a LexiconError naming the file (and line, for syntax errors)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -75,7 +86,7 @@ def _load_yaml(path: Path) -> dict:
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     path = Path(path or data_path(TAXONOMY_FILE))
-    data = _load_yaml(path)
+    data = load_yaml(path)
     try:
         topics = {t["code"]: Topic(code=t["code"], label=t["label"]) for t in data["topics"]}
         return Taxonomy(
@@ -89,6 +100,16 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         ) from exc
 
 
+def _check_phrase(path: Path, where: str, phrase: object) -> str:
+    if not isinstance(phrase, str):
+        raise LexiconError(f"{path}: {where}: {phrase!r} must be a string")
+    try:
+        parse_phrase(phrase)
+    except ValueError as exc:
+        raise LexiconError(f"{path}: {where}: {exc}") from exc
+    return phrase
+
+
 def _weighted_terms(path: Path, items: list, section: str) -> tuple[Term, ...]:
     terms = []
     for i, item in enumerate(items or []):
@@ -97,28 +118,60 @@ def _weighted_terms(path: Path, items: list, section: str) -> tuple[Term, ...]:
         weight = float(item.get("weight", 0.3))
         if not 0 < weight <= 1:
             raise LexiconError(f"{path}: {section}[{i}] ({item['term']!r}) weight must be in (0, 1]")
-        terms.append(Term(item["term"], compile_term(item["term"]), weight))
+        terms.append(Term(_check_phrase(path, f"{section}[{i}]", item["term"]), weight))
     return tuple(terms)
+
+
+def _words(data: dict, key: str) -> frozenset[str]:
+    return frozenset(str(n).casefold() for n in data.get(key) or ())
 
 
 def load_lexicon(path: str | Path, taxonomy: Taxonomy) -> Lexicon:
     """Load one language's lexicon; every topic code it names must exist in the taxonomy."""
     path = Path(path)
-    data = _load_yaml(path)
+    data = load_yaml(path)
     topics: dict[str, tuple[Term, ...]] = {}
     for code, phrases in (data.get("topics") or {}).items():
         if code not in taxonomy.topics:
             raise LexiconError(f"{path}: topic {code!r} is not in the taxonomy (version {taxonomy.version})")
-        if not isinstance(phrases, list) or not all(isinstance(p, str) for p in phrases):
+        if not isinstance(phrases, list):
             raise LexiconError(f"{path}: topic {code!r} must list phrases as strings")
-        topics[code] = tuple(Term(p, compile_term(p)) for p in phrases)
-    return Lexicon(
+        topics[code] = tuple(Term(_check_phrase(path, f"topic {code!r}", p)) for p in phrases)
+    casualties: dict[str, tuple[str, ...]] = {}
+    for kind, phrases in (data.get("casualties") or {}).items():
+        if kind not in CASUALTY_KINDS:
+            raise LexiconError(f"{path}: casualties: {kind!r} is not one of {', '.join(CASUALTY_KINDS)}")
+        casualties[kind] = tuple(_check_phrase(path, f"casualties {kind!r}", p) for p in phrases or ())
+    numbers = data.get("number_words") or {}
+    if not isinstance(numbers, dict) or not all(isinstance(v, int) for v in numbers.values()):
+        raise LexiconError(f"{path}: number_words must map words to whole numbers")
+    lexicon = Lexicon(
         language=str(data.get("language") or path.stem),
         relevance=_weighted_terms(path, data.get("relevance"), "relevance"),
         counter=_weighted_terms(path, data.get("counter"), "counter"),
         topics=topics,
-        negation=tuple(str(n).casefold() for n in data.get("negation") or ()),
+        negation=_words(data, "negation"),
+        casualties=casualties,
+        subset=_words(data, "subset"),
+        number_words={str(k).casefold(): v for k, v in numbers.items()},
+        not_people=_words(data, "not_people"),
+        singular=_words(data, "singular"),
+        singular_verbs=_words(data, "singular_verbs"),
+        prefixes=tuple(sorted((str(p) for p in data.get("prefixes") or ()), key=len, reverse=True)),
     )
+    index = PhraseIndex(prefixes=lexicon.prefixes)
+    for i, term in enumerate(lexicon.relevance):
+        index.add(term.text, ("relevance", i))
+    for i, term in enumerate(lexicon.counter):
+        index.add(term.text, ("counter", i))
+    for code, terms in topics.items():
+        for term in terms:
+            index.add(term.text, ("topic", code))
+    for kind, phrases in casualties.items():
+        for phrase in phrases:
+            index.add(phrase, ("casualty", kind))
+    object.__setattr__(lexicon, "index", index)
+    return lexicon
 
 
 def load_lexicons(folder: str | Path | None = None, taxonomy: Taxonomy | None = None) -> dict[str, Lexicon]:

@@ -1,0 +1,75 @@
+"""Actors named in an article (armed groups, state forces, international actors) from schemas/actors.yaml."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pipelines.tagging.lexicon import LexiconError, load_yaml
+from pipelines.tagging.matcher import PhraseIndex, Token, parse_phrase
+from schemas import data_path
+
+ACTORS_FILE = "actors.yaml"
+KINDS = ("state_force", "rebel_militia", "terrorist_organization", "foreign_force", "international",
+         "civilians", "other")
+# Arabic writes "and", "with", "to" and the article onto the word: وداعش, لداعش, بالقوات.
+ARABIC_CLITICS = ("وال", "بال", "لل", "فال", "ال", "و", "ب", "ل", "ف")
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    kind: str
+    country: str | None
+
+
+class ActorIndex:
+    """Finds actors by their aliases; short upper-case aliases ('IS', 'SDG') only as written and in context."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        path = Path(path or data_path(ACTORS_FILE))
+        data = load_yaml(path)
+        self.actors: list[Actor] = []
+        self.index = PhraseIndex(prefixes=ARABIC_CLITICS)
+        self.exact: dict[str, int] = {}
+        self.context = frozenset(str(w).casefold() for w in data.get("short_alias_context") or ())
+        for i, item in enumerate(data.get("actors") or []):
+            try:
+                actor = Actor(str(item["name"]), str(item["kind"]), item.get("country"))
+                aliases = [str(a) for a in item.get("aliases") or ()]
+                exact = [str(a) for a in item.get("exact") or ()]
+            except (KeyError, TypeError) as exc:
+                raise LexiconError(f"{path}: actors[{i}] needs name, kind and aliases: {exc}") from exc
+            if actor.kind not in KINDS:
+                raise LexiconError(f"{path}: actors[{i}] ({actor.name}): kind {actor.kind!r} is not one of {KINDS}")
+            number = len(self.actors)
+            self.actors.append(actor)
+            for alias in [actor.name, *aliases]:
+                try:
+                    parse_phrase(alias)
+                except ValueError as exc:
+                    raise LexiconError(f"{path}: actors[{i}] ({actor.name}): {exc}") from exc
+                self.index.add(alias, number)
+            for alias in exact:
+                self.exact[alias] = number
+
+    def find(self, tokens: list[Token]) -> list[tuple[Actor, int]]:
+        """Actors named in the tokens with how often, most named first."""
+        counts: Counter[int] = Counter(payload for _, _, payload in self.index.find(tokens))  # type: ignore[misc]
+        for i, token in enumerate(tokens):
+            number = self.exact.get(token.original)
+            if number is None:
+                continue
+            near = {t.text for t in tokens[max(0, i - 2):i + 3] if t.sentence == token.sentence}
+            # "IS" is a word too: count it only beside group words, or when the group is named in full.
+            if counts[number] or near & self.context:
+                counts[number] += 1
+        return [(self.actors[n], c) for n, c in counts.most_common()]
+
+
+@lru_cache(maxsize=1)
+def default_actors() -> ActorIndex:
+    """The shipped actor file, loaded once per process."""
+    return ActorIndex()
