@@ -7,7 +7,7 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -20,7 +20,9 @@ from connectors.feeds import load_feeds
 from connectors.http import DEFAULT_USER_AGENT, FetchPolicy, parse_allow_hosts
 from connectors.state import StateLog, StateRecord, default_state_root
 from pipelines import __version__
+from pipelines.messages import check_topic_path
 from pipelines.options import SitrepOptions
+from pipelines.sinks import PublishPolicy, PubSubSink
 from pipelines.transforms import (
     DEAD,
     NAMESPACE,
@@ -39,7 +41,9 @@ SUMMARY_COUNTERS = (
     "feeds_polled", "feeds_failed", "entries_seen", "entries_skipped", "input_records", "input_invalid", "text_records",
     "articles_fetched", "fetch_failed", "articles_extracted", "extract_failed", "duplicates",
     "events_written", "conflict_events", "filtered_not_conflict", "events_invalid", "dead_letters",
+    "events_published", "publish_failed", "events_trimmed",
 )
+SINKS = ("files", "pubsub")
 
 
 def sample_path(name: str = "") -> str:
@@ -64,6 +68,10 @@ class RunPlan:
     only_conflict: bool
     state: str
     retention: dt.timedelta
+    sinks: tuple[str, ...] = ("files",)
+    pubsub_topic: str | None = None
+    ordering_key: str | None = None
+    publish_policy: PublishPolicy = field(default_factory=PublishPolicy)
 
     def state_log(self, namespace: str) -> StateLog:
         return StateLog(self.state, namespace)
@@ -82,6 +90,7 @@ def plan_run(options: SitrepOptions) -> RunPlan:
         raise ValueError("give exactly one of --feeds FILE, --input FILE or --sample")
     if not options.out:
         raise ValueError("--out DIR is required")
+    sinks = plan_sinks(options)
     return RunPlan(
         run_id=options.run_id or new_run_id(),
         out=options.out,
@@ -97,7 +106,27 @@ def plan_run(options: SitrepOptions) -> RunPlan:
         only_conflict=options.only_conflict,
         state=options.state or default_state_root(),
         retention=dt.timedelta(days=options.retention_days),
+        sinks=sinks,
+        pubsub_topic=options.pubsub_topic,
+        ordering_key=options.ordering_key,
+        publish_policy=PublishPolicy(timeout=options.pubsub_timeout),
     )
+
+
+def plan_sinks(options: SitrepOptions) -> tuple[str, ...]:
+    """The event sinks asked for: --sinks as given, else files plus pubsub when --pubsub-topic is set."""
+    if options.sinks:
+        sinks = tuple(dict.fromkeys(s.strip() for s in options.sinks.split(",") if s.strip()))
+    else:
+        sinks = ("files", "pubsub") if options.pubsub_topic else ("files",)
+    unknown = [s for s in sinks if s not in SINKS]
+    if unknown or not sinks:
+        raise ValueError(f"--sinks {options.sinks!r}: choose from {', '.join(SINKS)}")
+    if "pubsub" in sinks:
+        if not options.pubsub_topic:
+            raise ValueError("--sinks pubsub needs --pubsub-topic projects/P/topics/T")
+        check_topic_path(options.pubsub_topic)
+    return sinks
 
 
 def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
@@ -140,12 +169,18 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     )
     dead_letters.append(events[DEAD])
 
-    (
-        events.events
-        | "EventJson" >> beam.Map(event_json)
-        | "WriteEvents" >> beam.io.WriteToText(plan.output_prefix("events"), file_name_suffix=".jsonl",
-                                               shard_name_template="-SSSSS-of-NNNNN")
-    )
+    if "files" in plan.sinks:
+        (
+            events.events
+            | "EventJson" >> beam.Map(event_json)
+            | "WriteEvents" >> beam.io.WriteToText(plan.output_prefix("events"), file_name_suffix=".jsonl",
+                                                   shard_name_template="-SSSSS-of-NNNNN")
+        )
+    if "pubsub" in plan.sinks:
+        dead_letters.append(
+            events.events
+            | "PublishEvents" >> PubSubSink(plan.pubsub_topic, plan.ordering_key, plan.publish_policy)
+        )
     (
         dead_letters
         | "AllDeadLetters" >> beam.Flatten()
@@ -195,8 +230,9 @@ def write_summary(plan: RunPlan, counts: dict[str, int], seconds: float) -> dict
         "seconds": round(seconds, 2),
         "counts": counts,
         "outputs": {
-            "events": plan.output_prefix("events") + "-*.jsonl",
+            "events": plan.output_prefix("events") + "-*.jsonl" if "files" in plan.sinks else None,
             "dead_letters": plan.output_prefix("dead-letters") + "-*.jsonl",
+            "pubsub_topic": plan.pubsub_topic if "pubsub" in plan.sinks else None,
         },
     }
     with FileSystems.create(FileSystems.join(plan.out, SUMMARY_FILE)) as handle:

@@ -81,8 +81,15 @@ def describe_summary(summary: dict[str, Any]) -> str:
     lines.append(f"  dedup     {c['duplicates']} duplicates folded into their representatives")
     filtered = f", {c['filtered_not_conflict']} non-conflict left out" if c["filtered_not_conflict"] else ""
     lines.append(f"  events    {c['events_written']} written ({c['conflict_events']} conflict){filtered}")
+    outputs = summary["outputs"]
+    if outputs.get("pubsub_topic"):
+        trimmed = f", {c['events_trimmed']} with text trimmed to fit" if c.get("events_trimmed") else ""
+        lines.append(f"  pubsub    {c['events_published']} published, {c['publish_failed']} failed "
+                     f"(in dead letters){trimmed}")
     lines.append(f"  dead      {c['dead_letters']} dead letters")
-    lines.append(f"  -> {summary['outputs']['events']}")
+    for name in ("events", "pubsub_topic"):
+        if outputs.get(name):
+            lines.append(f"  -> {outputs[name]}")
     lines.append(f"  -> {summary['outputs']['dead_letters']}")
     return "\n".join(lines)
 
@@ -126,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sitrep run: {exc}", file=sys.stderr)
         return 2
     print(describe_summary(summary))
+    if summary["counts"].get("publish_failed"):
+        # Events that are only in dead letters did not reach the topic: the run must not look successful.
+        print(f"sitrep run: {summary['counts']['publish_failed']} events were not published; they are in "
+              f"{summary['outputs']['dead_letters']} (stage publish)", file=sys.stderr)
+        return 3
     return 0
 
 

@@ -42,3 +42,15 @@ class SitrepOptions(PipelineOptions):
                            help="how long state remembers an article or feed it has not seen again (default 30)")
         group.add_argument("--run-id", dest="run_id", default=None,
                            help="id of this run, stamped on events and output files (default: UTC time + random)")
+        group.add_argument("--pubsub-topic", dest="pubsub_topic", default=None,
+                           help="also publish every event to this Pub/Sub topic (projects/P/topics/T); honours "
+                           "PUBSUB_EMULATOR_HOST")
+        group.add_argument("--sinks", default=None,
+                           help="where events go, comma-separated: files, pubsub (default: files, plus pubsub when "
+                           "--pubsub-topic is given); dead letters and the run summary are always written to --out")
+        group.add_argument("--ordering-key", dest="ordering_key", default=None,
+                           help="message attribute whose value is the Pub/Sub ordering key, e.g. event_id or "
+                           "source_domain (default: no ordering key)")
+        group.add_argument("--pubsub-timeout", dest="pubsub_timeout", type=float, default=60.0,
+                           help="seconds one message may take to be confirmed, retries with backoff included, before "
+                           "it becomes a dead letter (default 60)")
