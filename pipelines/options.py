@@ -54,3 +54,17 @@ class SitrepOptions(PipelineOptions):
         group.add_argument("--pubsub-timeout", dest="pubsub_timeout", type=float, default=60.0,
                            help="seconds one message may take to be confirmed, retries with backoff included, before "
                            "it becomes a dead letter (default 60)")
+
+
+class StreamOptions(PipelineOptions):
+    """Options of `sitrep stream` alone (beside SitrepOptions' feeds, fetch and Pub/Sub options)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group("sitrep stream")
+        group.add_argument("--poll-interval", dest="poll_interval", type=float, default=300.0,
+                           help="seconds between two polls of every feed (default 300)")
+        group.add_argument("--duration", type=float, default=None,
+                           help="stop after this many seconds (default: run until cancelled, as on Dataflow)")
+        group.add_argument("--dedup-expiry-hours", dest="dedup_expiry_hours", type=float, default=72.0,
+                           help="how long an article seen once is not emitted again (default 72)")
