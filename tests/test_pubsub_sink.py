@@ -190,3 +190,23 @@ def test_pubsub_instead_of_files(pubsub_emulator, tmp_path):
     messages = pull_all(subscription, expect=6)
     assert len(messages) == 6
     assert all(m.ordering_key == m.attributes["event_id"] for m in messages)
+
+
+def test_tail_prints_events_as_they_arrive(pubsub_emulator, tmp_path, capsys):
+    topic, subscription = make_topic("tail")
+    assert main(["run", "--sample", "--out", str(tmp_path), "--pubsub-topic", topic]) == 0
+    capsys.readouterr()
+    assert main(["tail", "--subscription", subscription, "--max", "6", "--timeout", "20"]) == 0
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted(e["event_id"] for e in printed) == sorted(e["event_id"] for e in outputs(tmp_path)[0])
+
+
+def test_deploy_script_creates_topic_dead_letter_topic_and_filtered_subscription(pubsub_emulator):
+    import runpy
+
+    create = runpy.run_path(str(Path(__file__).parents[1] / "deploy/pubsub/create_resources.py"))["create"]
+    topic, dead, sub = create(PROJECT, unique_id("deploy"), unique_id("deploy-sub"),
+                              'attributes.is_conflict = "true" AND attributes:country_SY')
+    subscription = pubsub_v1.SubscriberClient().get_subscription(subscription=sub)
+    assert subscription.topic == topic and subscription.dead_letter_policy.dead_letter_topic == dead
+    assert subscription.filter == 'attributes.is_conflict = "true" AND attributes:country_SY'
