@@ -7,7 +7,7 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -24,8 +24,10 @@ from connectors.http import FetchPolicy, parse_allow_hosts, user_agent_for
 from connectors.state import StateLog, StateRecord, default_state_root, format_time
 from pipelines import __version__
 from pipelines.dedup_transforms import STATE, STATE_NAMESPACE, Deduplicate, ReadDedupState
+from pipelines.messages import check_topic_path
 from pipelines.neardup import DEFAULT_SETTINGS, NearDupSettings
 from pipelines.options import SitrepOptions
+from pipelines.sinks import PublishPolicy, PubSubSink
 from pipelines.transforms import (
     DEAD,
     FEED_STATE,
@@ -48,7 +50,9 @@ SUMMARY_COUNTERS = (
     "articles_fetched", "fetch_failed", "articles_extracted", "extract_failed", "duplicates",
     "already_seen", "revisions",
     "events_written", "conflict_events", "filtered_not_conflict", "events_invalid", "dead_letters",
+    "events_published", "publish_failed", "events_trimmed",
 )
+SINKS = ("files", "pubsub")
 
 
 def sample_path(name: str = "") -> str:
@@ -81,12 +85,29 @@ class RunPlan:
     @property
     def fetch_settings(self) -> FetchSettings:
         return FetchSettings(self.replay, parts_folder(self.archive) if self.archive else None, self.run_id)
+    sinks: tuple[str, ...] = ("files",)
+    pubsub_topic: str | None = None
+    ordering_key: str | None = None
+    publish_policy: PublishPolicy = field(default_factory=PublishPolicy)
 
     def state_log(self, namespace: str) -> StateLog:
         return StateLog(self.state, namespace)
 
     def output_prefix(self, name: str) -> str:
         return FileSystems.join(self.out, f"{name}-{self.run_id}")
+
+
+def fetch_policy(options: SitrepOptions) -> FetchPolicy:
+    """The bounds every fetch of a run (batch or streaming) obeys, from the options."""
+    return FetchPolicy(
+        total_timeout=options.timeout,
+        max_bytes=options.max_bytes,
+        user_agent=options.fetch_user_agent or user_agent_for(options.contact),
+        allow_hosts=parse_allow_hosts(options.allow_hosts),
+        per_host_concurrency=options.per_host,
+        global_concurrency=options.concurrency,
+        host_delay=options.host_delay,
+    )
 
 
 def plan_run(options: SitrepOptions) -> RunPlan:
@@ -99,21 +120,14 @@ def plan_run(options: SitrepOptions) -> RunPlan:
         raise ValueError("give exactly one of --feeds FILE, --input FILE or --sample")
     if not options.out:
         raise ValueError("--out DIR is required")
+    sinks = plan_sinks(options)
     return RunPlan(
         run_id=options.run_id or new_run_id(),
         out=options.out,
         feeds=tuple(load_feeds(feeds_path)) if feeds_path else None,
         input=options.input,
         replay=replay,
-        policy=FetchPolicy(
-            total_timeout=options.timeout,
-            max_bytes=options.max_bytes,
-            user_agent=options.fetch_user_agent or user_agent_for(options.contact),
-            allow_hosts=parse_allow_hosts(options.allow_hosts),
-            per_host_concurrency=options.per_host,
-            global_concurrency=options.concurrency,
-            host_delay=options.host_delay,
-        ),
+        policy=fetch_policy(options),
         only_conflict=options.only_conflict,
         state=options.state or default_state_root(),
         retention=dt.timedelta(days=options.retention_days),
@@ -121,7 +135,27 @@ def plan_run(options: SitrepOptions) -> RunPlan:
         flag_duplicates=options.duplicates == "flag",
         near_dup=NearDupSettings(threshold=options.near_dup_threshold),
         started_at=dt.datetime.now(dt.UTC),
+        sinks=sinks,
+        pubsub_topic=options.pubsub_topic,
+        ordering_key=options.ordering_key,
+        publish_policy=PublishPolicy(timeout=options.pubsub_timeout),
     )
+
+
+def plan_sinks(options: SitrepOptions) -> tuple[str, ...]:
+    """The event sinks asked for: --sinks as given, else files plus pubsub when --pubsub-topic is set."""
+    if options.sinks:
+        sinks = tuple(dict.fromkeys(s.strip() for s in options.sinks.split(",") if s.strip()))
+    else:
+        sinks = ("files", "pubsub") if options.pubsub_topic else ("files",)
+    unknown = [s for s in sinks if s not in SINKS]
+    if unknown or not sinks:
+        raise ValueError(f"--sinks {options.sinks!r}: choose from {', '.join(SINKS)}")
+    if "pubsub" in sinks:
+        if not options.pubsub_topic:
+            raise ValueError("--sinks pubsub needs --pubsub-topic projects/P/topics/T")
+        check_topic_path(options.pubsub_topic)
+    return sinks
 
 
 def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
@@ -184,12 +218,18 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     )
     dead_letters.append(events[DEAD])
 
-    (
-        events.events
-        | "EventJson" >> beam.Map(event_json)
-        | "WriteEvents" >> beam.io.WriteToText(plan.output_prefix("events"), file_name_suffix=".jsonl",
-                                               shard_name_template="-SSSSS-of-NNNNN")
-    )
+    if "files" in plan.sinks:
+        (
+            events.events
+            | "EventJson" >> beam.Map(event_json)
+            | "WriteEvents" >> beam.io.WriteToText(plan.output_prefix("events"), file_name_suffix=".jsonl",
+                                                   shard_name_template="-SSSSS-of-NNNNN")
+        )
+    if "pubsub" in plan.sinks:
+        dead_letters.append(
+            events.events
+            | "PublishEvents" >> PubSubSink(plan.pubsub_topic, plan.ordering_key, plan.publish_policy)
+        )
     (
         dead_letters
         | "AllDeadLetters" >> beam.Flatten()
@@ -247,9 +287,10 @@ def write_summary(plan: RunPlan, counts: dict[str, int], seconds: float) -> dict
         "seconds": round(seconds, 2),
         "counts": counts,
         "outputs": {
-            "events": plan.output_prefix("events") + "-*.jsonl",
+            "events": plan.output_prefix("events") + "-*.jsonl" if "files" in plan.sinks else None,
             "dead_letters": plan.output_prefix("dead-letters") + "-*.jsonl",
             **({"archive": plan.archive} if plan.archive and not plan.replay else {}),
+            "pubsub_topic": plan.pubsub_topic if "pubsub" in plan.sinks else None,
         },
     }
     with FileSystems.create(FileSystems.join(plan.out, SUMMARY_FILE)) as handle:

@@ -1,4 +1,5 @@
-"""The `sitrep` command: `run` (the batch pipeline), `tag` (the tagger over JSONL) and `feeds status`."""
+"""The `sitrep` command: `run` (batch), `stream` (streaming job), `tail` (events off a subscription), `tag`,
+`feeds status`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, TextIO
 
 from connectors.feeds import FeedsFileError
 from pipelines import __version__
-from pipelines.options import SitrepOptions
+from pipelines.options import SitrepOptions, StreamOptions
 
 RUN_EPILOG = """\
 outputs in --out:
@@ -27,6 +28,22 @@ examples:
   sitrep run --sample --out out/sample
   sitrep run --feeds feeds/world.yaml --out out/world --only-conflict
   sitrep run --input backfill.jsonl --out out/backfill
+"""
+
+STREAM_EPILOG = """\
+Polls every feed each --poll-interval seconds; an article is published once (keyed state remembers it for
+--dedup-expiry-hours), with the same data and attributes as `sitrep run --pubsub-topic`. Dead letters are
+logged. Locally it runs on the DirectRunner for --duration seconds; on Dataflow add
+  --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp --setup_file=./setup.py
+
+example:
+  sitrep stream --feeds feeds.yaml --pubsub-topic projects/P/topics/events --poll-interval 60 --duration 600
+"""
+
+TAIL_EPILOG = """\
+examples:
+  sitrep tail --subscription projects/P/subscriptions/events-dashboard
+  sitrep tail --subscription projects/P/subscriptions/S --max 10 --timeout 30 --attributes | jq .attributes
 """
 
 TAG_EPILOG = """\
@@ -55,6 +72,29 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     SitrepOptions._add_argparse_args(run)
+    stream = commands.add_parser(
+        "stream",
+        help="the streaming job: poll feeds on a period and publish each new article's event to Pub/Sub",
+        description="Run the streaming pipeline: --feeds FILE polled every --poll-interval seconds, new articles "
+        "fetched, extracted, tagged and published to --pubsub-topic.",
+        epilog=STREAM_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    SitrepOptions._add_argparse_args(stream)
+    StreamOptions._add_argparse_args(stream)
+    tail = commands.add_parser(
+        "tail",
+        help="print events from a Pub/Sub subscription as they arrive, one JSON line each",
+        description="Print events from a Pub/Sub subscription as they arrive (streaming pull); each is "
+        "acknowledged once printed. Honours PUBSUB_EMULATOR_HOST.",
+        epilog=TAIL_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    tail.add_argument("--subscription", required=True, help="projects/P/subscriptions/S")
+    tail.add_argument("--max", dest="max_messages", type=int, default=None, help="stop after this many events")
+    tail.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
+    tail.add_argument("--attributes", action="store_true", default=False,
+                      help='print {"attributes": ..., "event": ...} instead of the bare event')
     commands.add_parser(
         "tag",
         help="tag JSONL articles from stdin (id, title, text) and write them with the tagging block to stdout",
@@ -131,8 +171,15 @@ def describe_summary(summary: dict[str, Any]) -> str:
     lines.append(f"  dedup     {c['duplicates']} duplicates folded into their representatives")
     filtered = f", {c['filtered_not_conflict']} non-conflict left out" if c["filtered_not_conflict"] else ""
     lines.append(f"  events    {c['events_written']} written ({c['conflict_events']} conflict){filtered}")
+    outputs = summary["outputs"]
+    if outputs.get("pubsub_topic"):
+        trimmed = f", {c['events_trimmed']} with text trimmed to fit" if c.get("events_trimmed") else ""
+        lines.append(f"  pubsub    {c['events_published']} published, {c['publish_failed']} failed "
+                     f"(in dead letters){trimmed}")
     lines.append(f"  dead      {c['dead_letters']} dead letters")
-    lines.append(f"  -> {summary['outputs']['events']}")
+    for name in ("events", "pubsub_topic"):
+        if outputs.get(name):
+            lines.append(f"  -> {outputs[name]}")
     lines.append(f"  -> {summary['outputs']['dead_letters']}")
     return "\n".join(lines)
 
@@ -162,6 +209,39 @@ def tag_stream(source: TextIO, sink: TextIO) -> int:
     return 1 if bad else 0
 
 
+def tail_command(args: argparse.Namespace) -> int:
+    from google.api_core.exceptions import GoogleAPICallError
+
+    from pipelines.pubsub_tail import tail
+
+    try:
+        tail(args.subscription, sys.stdout, args.max_messages, args.timeout, args.attributes)
+    except ValueError as exc:
+        print(f"sitrep tail: {exc}", file=sys.stderr)
+        return 2
+    except GoogleAPICallError as exc:
+        print(f"sitrep tail: {args.subscription}: {exc.message or exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def stream_command(argv: list[str]) -> int:
+    from pipelines.streaming import run_stream
+
+    try:
+        result = run_stream(argv)
+    except (ValueError, FeedsFileError) as exc:
+        print(f"sitrep stream: {exc}", file=sys.stderr)
+        return 2
+    c = result["counts"]
+    print(f"sitrep stream {result['run_id']} ran {result['seconds']}s: {c['feeds_polled']} polls, "
+          f"{c['articles_fetched']} new articles fetched, {c['events_written']} events to {result['topic']}, "
+          f"{c['dead_letters']} dead letters")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args, _beam_args = _parser().parse_known_args(argv)
@@ -170,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "feeds":
         return feeds_status(args.state, args.json, sys.stdout)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "tail":
+        return tail_command(args)
+    if args.command == "stream":
+        return stream_command(argv[1:])
     from pipelines.batch import run
 
     try:
@@ -178,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sitrep run: {exc}", file=sys.stderr)
         return 2
     print(describe_summary(summary))
+    if summary["counts"].get("publish_failed"):
+        # Events that are only in dead letters did not reach the topic: the run must not look successful.
+        print(f"sitrep run: {summary['counts']['publish_failed']} events were not published; they are in "
+              f"{summary['outputs']['dead_letters']} (stage publish)", file=sys.stderr)
+        return 3
     return 0
 
 

@@ -95,3 +95,29 @@ class SitrepOptions(PipelineOptions):
                            f"of one story (MinHash + LSH; default {DEFAULT_THRESHOLD})")
         group.add_argument("--run-id", dest="run_id", default=None,
                            help="id of this run, stamped on events and output files (default: UTC time + random)")
+        group.add_argument("--pubsub-topic", dest="pubsub_topic", default=None,
+                           help="also publish every event to this Pub/Sub topic (projects/P/topics/T); honours "
+                           "PUBSUB_EMULATOR_HOST")
+        group.add_argument("--sinks", default=None,
+                           help="where events go, comma-separated: files, pubsub (default: files, plus pubsub when "
+                           "--pubsub-topic is given); dead letters and the run summary are always written to --out")
+        group.add_argument("--ordering-key", dest="ordering_key", default=None,
+                           help="message attribute whose value is the Pub/Sub ordering key, e.g. event_id or "
+                           "source_domain (default: no ordering key)")
+        group.add_argument("--pubsub-timeout", dest="pubsub_timeout", type=float, default=60.0,
+                           help="seconds one message may take to be confirmed, retries with backoff included, before "
+                           "it becomes a dead letter (default 60)")
+
+
+class StreamOptions(PipelineOptions):
+    """Options of `sitrep stream` alone (beside SitrepOptions' feeds, fetch and Pub/Sub options)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group("sitrep stream")
+        group.add_argument("--poll-interval", dest="poll_interval", type=float, default=300.0,
+                           help="seconds between two polls of every feed (default 300)")
+        group.add_argument("--duration", type=float, default=None,
+                           help="stop after this many seconds (default: run until cancelled, as on Dataflow)")
+        group.add_argument("--dedup-expiry-hours", dest="dedup_expiry_hours", type=float, default=72.0,
+                           help="how long an article seen once is not emitted again (default 72)")

@@ -8,7 +8,6 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.test_stream import TestStream as BeamTestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
-from apache_beam.utils.timestamp import Duration
 
 from pipelines.streaming_dedup import StreamingDedup
 from schemas.records import Article
@@ -38,5 +37,5 @@ def test_first_seen_only_until_expiry():
     options = PipelineOptions()
     options.view_as(StandardOptions).streaming = True
     with BeamTestPipeline(options=options) as p:
-        urls = p | stream | StreamingDedup(Duration(seconds=2 * hour)) | beam.Map(lambda a: a.url)
+        urls = p | stream | StreamingDedup(2.0 * hour) | beam.Map(lambda a: a.url)
         assert_that(urls, equal_to(["https://a.example/story", "https://c.example/other", "https://a.example/story"]))

@@ -1,0 +1,159 @@
+"""Event sinks beside the files: PubSubSink publishes events with google-cloud-pubsub, losing none silently."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.pvalue import TaggedOutput
+from apache_beam.utils.windowed_value import WindowedValue
+
+from pipelines.messages import MAX_DATA_BYTES, EventMessage, EventTooLargeError, check_topic_path, event_message
+from pipelines.transforms import DEAD, counter
+from schemas.records import DeadLetter
+
+
+@dataclass(frozen=True)
+class PublishPolicy:
+    """Every bound a publish obeys, in one place a reader can see.
+
+    `timeout` is the whole budget of one message, retries included: a message not confirmed by then is a
+    dead letter, so a run against an unreachable Pub/Sub ends instead of hanging.
+    """
+
+    timeout: float = 60.0
+    initial_backoff: float = 0.1
+    max_backoff: float = 5.0
+    backoff_multiplier: float = 2.0
+    # Large batches sent often: throughput on a scheduled run, and no message waits more than 50 ms.
+    batch_max_messages: int = 1000
+    batch_max_bytes: int = 9_500_000
+    batch_max_latency: float = 0.05
+    # Bounded memory: process() blocks while this much is unconfirmed rather than buffering a whole bundle.
+    max_outstanding_messages: int = 5000
+    max_outstanding_bytes: int = 200_000_000
+    max_data_bytes: int = MAX_DATA_BYTES
+
+
+def publisher_client(policy: PublishPolicy, ordering: bool) -> Any:
+    """A PublisherClient with the policy's batching and flow control (PUBSUB_EMULATOR_HOST is honoured by
+    the client itself)."""
+    from google.cloud import pubsub_v1
+
+    return pubsub_v1.PublisherClient(
+        batch_settings=pubsub_v1.types.BatchSettings(
+            max_messages=policy.batch_max_messages,
+            max_bytes=policy.batch_max_bytes,
+            max_latency=policy.batch_max_latency,
+        ),
+        publisher_options=pubsub_v1.types.PublisherOptions(
+            enable_message_ordering=ordering,
+            flow_control=pubsub_v1.types.PublishFlowControl(
+                message_limit=policy.max_outstanding_messages,
+                byte_limit=policy.max_outstanding_bytes,
+                limit_exceeded_behavior=pubsub_v1.types.LimitExceededBehavior.BLOCK,
+            ),
+        ),
+    )
+
+
+def publish_retry(policy: PublishPolicy) -> Any:
+    """Retry with exponential backoff on the errors a later attempt can cure, within the policy's timeout."""
+    from google.api_core import exceptions, retry
+
+    transient = retry.if_exception_type(
+        exceptions.Aborted, exceptions.Cancelled, exceptions.DeadlineExceeded, exceptions.InternalServerError,
+        exceptions.ResourceExhausted, exceptions.ServiceUnavailable, exceptions.Unknown,
+    )
+    return retry.Retry(predicate=transient, initial=policy.initial_backoff, maximum=policy.max_backoff,
+                       multiplier=policy.backoff_multiplier, timeout=policy.timeout)
+
+
+@dataclass
+class _Pending:
+    message: EventMessage
+    event: dict[str, Any]
+    future: Any
+    windowed: tuple[Any, Any]
+
+
+class PublishEventsDoFn(beam.DoFn):
+    """Event -> published message; an event whose publish is not confirmed leaves as a dead letter
+    (stage `publish`) carrying the whole event, so it can be published again.
+
+    Every future is awaited in finish_bundle, so a bundle (and so the run) never completes with a message
+    still unconfirmed, and `events_published` counts only what Pub/Sub acknowledged.
+    """
+
+    def __init__(self, topic: str, ordering_attribute: str | None = None,
+                 policy: PublishPolicy | None = None) -> None:
+        self.topic = check_topic_path(topic)
+        self.ordering_attribute = ordering_attribute
+        self.policy = policy or PublishPolicy()
+        self.published = counter("events_published")
+        self.failed = counter("publish_failed")
+        self.trimmed = counter("events_trimmed")
+        self.client: Any = None
+        self.pending: list[_Pending] = []
+
+    def setup(self) -> None:
+        self.client = publisher_client(self.policy, ordering=bool(self.ordering_attribute))
+        self.retry = publish_retry(self.policy)
+
+    def start_bundle(self) -> None:
+        self.pending = []
+
+    def process(self, event: dict[str, Any], timestamp: Any = beam.DoFn.TimestampParam,
+                window: Any = beam.DoFn.WindowParam) -> Iterator[Any]:
+        try:
+            message = event_message(event, self.ordering_attribute, self.policy.max_data_bytes)
+        except EventTooLargeError as exc:
+            self.failed.inc()
+            yield TaggedOutput(DEAD, DeadLetter("publish", str(exc), event["event_id"], {"event": event}))
+            return
+        if message.trimmed:
+            self.trimmed.inc()
+        future = self.client.publish(self.topic, message.data, ordering_key=message.ordering_key,
+                                     retry=self.retry, timeout=self.policy.timeout, **message.attributes)
+        self.pending.append(_Pending(message, event, future, (timestamp, window)))
+
+    def finish_bundle(self) -> Iterator[Any]:
+        pending, self.pending = self.pending, []
+        # The client's retry already bounds each message by policy.timeout; the margin covers batching and
+        # flow control, so a wedged client still cannot hold the bundle forever.
+        deadline = time.monotonic() + self.policy.timeout + 30.0
+        for item in pending:
+            try:
+                item.future.result(timeout=max(deadline - time.monotonic(), 0.1))
+            except Exception as exc:  # any failure, timeouts included, is this message's and only its
+                self.failed.inc()
+                if item.message.ordering_key:
+                    # The client pauses an ordering key after a failure; later runs/bundles must not inherit it.
+                    self.client.resume_publish(self.topic, item.message.ordering_key)
+                reason = f"publish failed: {type(exc).__name__}: {exc}".strip()
+                letter = DeadLetter("publish", reason[:500], item.message.event_id, {"event": item.event})
+                timestamp, window = item.windowed
+                yield TaggedOutput(DEAD, WindowedValue(letter, timestamp, [window]))
+                continue
+            self.published.inc()
+
+    def teardown(self) -> None:
+        if self.client is not None:
+            self.client.stop()
+            self.client = None
+
+
+class PubSubSink(beam.PTransform):
+    """Events -> messages on a Pub/Sub topic; returns the dead letters of what could not be published."""
+
+    def __init__(self, topic: str, ordering_attribute: str | None = None,
+                 policy: PublishPolicy | None = None) -> None:
+        super().__init__()
+        self.dofn = PublishEventsDoFn(topic, ordering_attribute, policy)
+
+    def expand(self, events: beam.PCollection) -> beam.PCollection:
+        published = events | "Publish" >> beam.ParDo(self.dofn).with_outputs(DEAD, main="published")
+        return published[DEAD]

@@ -1,0 +1,160 @@
+"""The streaming job: feeds polled on a period, new articles deduplicated with keyed state, events to Pub/Sub."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.gcp.pubsub import PubsubMessage, WriteToPubSub
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.pvalue import TaggedOutput
+from apache_beam.transforms.periodicsequence import PeriodicImpulse, RebaseMode
+from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
+
+from connectors.feeds import load_feeds
+from connectors.http import FetchPolicy
+from connectors.urls import url_key
+from pipelines.batch import collect_counts, fetch_policy, new_run_id
+from pipelines.dedup import singleton
+from pipelines.messages import EventTooLargeError, check_topic_path, event_message
+from pipelines.options import SitrepOptions, StreamOptions
+from pipelines.sinks import PubSubSink
+from pipelines.streaming_dedup import FirstSeen, StreamingDedup
+from pipelines.transforms import DEAD, ExtractDoFn, FetchPageDoFn, PollFeedDoFn, TagToEventDoFn, counter
+from schemas.records import DeadLetter, FeedConfig
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    """What the streaming job polls, how often, for how long, and where it publishes."""
+
+    run_id: str
+    feeds: tuple[FeedConfig, ...]
+    policy: FetchPolicy
+    replay: str | None
+    topic: str
+    ordering_key: str | None
+    only_conflict: bool
+    interval: float
+    duration: float | None
+    expiry: float
+
+
+def plan_stream(options: SitrepOptions, stream: StreamOptions) -> StreamPlan:
+    """Check the options of `sitrep stream`; raises ValueError with a message for the user."""
+    if not options.feeds:
+        raise ValueError("--feeds FILE is required")
+    if not options.pubsub_topic:
+        raise ValueError("--pubsub-topic projects/P/topics/T is required")
+    if stream.poll_interval <= 0:
+        raise ValueError("--poll-interval must be positive")
+    return StreamPlan(
+        run_id=options.run_id or "stream-" + new_run_id(),
+        feeds=tuple(load_feeds(options.feeds)),
+        policy=fetch_policy(options),
+        replay=options.replay,
+        topic=check_topic_path(options.pubsub_topic),
+        ordering_key=options.ordering_key,
+        only_conflict=options.only_conflict,
+        interval=stream.poll_interval,
+        duration=stream.duration,
+        expiry=stream.dedup_expiry_hours * 3600.0,
+    )
+
+
+class ToPubsubMessageDoFn(beam.DoFn):
+    """Event -> PubsubMessage (same data and attributes as the batch sink); an event too large even without
+    its text to dead letters."""
+
+    def __init__(self, ordering_key: str | None) -> None:
+        self.ordering_key = ordering_key
+        self.trimmed = counter("events_trimmed")
+        self.failed = counter("publish_failed")
+
+    def process(self, event: dict[str, Any]) -> Iterator[Any]:
+        try:
+            message = event_message(event, self.ordering_key)
+        except EventTooLargeError as exc:
+            self.failed.inc()
+            yield TaggedOutput(DEAD, DeadLetter("publish", str(exc), event["event_id"], {"event": event}))
+            return
+        if message.trimmed:
+            self.trimmed.inc()
+        yield PubsubMessage(message.data, message.attributes, ordering_key=message.ordering_key)
+
+
+def _log_dead_letter(letter: DeadLetter) -> None:
+    counter("dead_letters").inc()
+    LOG.warning("dead letter: stage=%s ref=%s reason=%s", letter.stage, letter.ref, letter.reason)
+
+
+def build_streaming_pipeline(pipeline: beam.Pipeline, plan: StreamPlan, beam_sink: bool = True) -> None:
+    """Attach the streaming flow: periodic poll, first-seen entries, fetch, extract, first-seen articles, tag,
+    WriteToPubSub."""
+    if plan.duration:
+        # Rebased at run time, so the window of [now, now + duration) starts when the job does.
+        ticks = PeriodicImpulse(start_timestamp=Timestamp(0), stop_timestamp=Timestamp(plan.duration),
+                                fire_interval=plan.interval, rebase=RebaseMode.REBASE_ALL)
+    else:
+        ticks = PeriodicImpulse(start_timestamp=Timestamp(0), stop_timestamp=MAX_TIMESTAMP,
+                                fire_interval=plan.interval, rebase=RebaseMode.REBASE_START)
+    feeds = plan.feeds
+    polled = (
+        pipeline
+        | "Tick" >> ticks
+        | "Feeds" >> beam.FlatMap(lambda _tick: feeds)
+        | "PollFeeds" >> beam.ParDo(PollFeedDoFn(plan.policy, plan.replay)).with_outputs(DEAD, main="entries")
+    )
+    fetched = (
+        polled.entries
+        # An entry seen in an earlier poll is never fetched again (until it expires from state).
+        | "NewEntries" >> FirstSeen(lambda entry: url_key(entry.link), plan.expiry, "NewEntries")
+        | "FetchPages" >> beam.ParDo(FetchPageDoFn(plan.policy, plan.replay)).with_outputs(DEAD, main="pages")
+    )
+    extracted = fetched.pages | "Extract" >> beam.ParDo(ExtractDoFn()).with_outputs(DEAD, main="articles")
+    events = (
+        extracted.articles
+        # Different links to one article (tracking parameters, a syndicated copy with rel=canonical) once.
+        | "NewArticles" >> StreamingDedup(plan.expiry)
+        | "AsGroups" >> beam.Map(singleton)
+        | "TagToEvent" >> beam.ParDo(TagToEventDoFn(plan.run_id, plan.only_conflict)).with_outputs(DEAD, main="events")
+    )
+    if beam_sink:
+        messages = events.events | "ToMessage" >> beam.ParDo(ToPubsubMessageDoFn(plan.ordering_key)).with_outputs(
+            DEAD, main="messages")
+        (
+            messages.messages
+            | "WriteToPubSub" >> WriteToPubSub(plan.topic, with_attributes=True,
+                                               publish_with_ordering_key=bool(plan.ordering_key))
+        )
+        unpublished = messages[DEAD]
+    else:
+        unpublished = events.events | "PublishEvents" >> PubSubSink(plan.topic, plan.ordering_key)
+    (
+        (polled[DEAD], fetched[DEAD], extracted[DEAD], events[DEAD], unpublished)
+        | "AllDeadLetters" >> beam.Flatten()
+        | "LogDeadLetters" >> beam.Map(_log_dead_letter)
+    )
+
+
+def run_stream(argv: list[str]) -> dict[str, Any]:
+    """Run the streaming job (until --duration ends, or for ever); returns its counts when it ends."""
+    options = PipelineOptions(argv)
+    options.view_as(StandardOptions).streaming = True
+    plan = plan_stream(options.view_as(SitrepOptions), options.view_as(StreamOptions))
+    started = time.monotonic()
+    pipeline = beam.Pipeline(options=options)
+    runner = str(options.view_as(StandardOptions).runner or "DirectRunner")
+    # Beam's WriteToPubSub where the runner supports it (Dataflow swaps in its native sink); the Python
+    # DirectRunner cannot run it beside PeriodicImpulse in streaming, so there the events go through PubSubSink.
+    build_streaming_pipeline(pipeline, plan, beam_sink="Direct" not in runner)
+    result = pipeline.run()
+    result.wait_until_finish()
+    return {"run_id": plan.run_id, "seconds": round(time.monotonic() - started, 2), "topic": plan.topic,
+            "counts": collect_counts(result)}
