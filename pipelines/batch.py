@@ -161,6 +161,7 @@ def plan_sinks(options: SitrepOptions) -> tuple[str, ...]:
 def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     """Attach the whole flow to a pipeline: source, fetch, extract, dedup, tag, sinks."""
     dead_letters = []
+    written = []  # every sink's result: state is published only once all of them have committed
     if plan.feeds is not None:
         # Feed state (validators, seen entries, health) is read once here: one small record per feed. A
         # replay is a re-run of recorded responses, so it neither reads nor advances that state.
@@ -184,12 +185,13 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
         text_articles = None
         dead_letters += [polled[DEAD], fetched[DEAD]]
         if prior is not None:
-            (
+            feed_state_written = (
                 {"poll": polled[FEED_STATE], "settled": fetched[FETCH_SETTLED]}
                 | "JoinFeedOutcomes" >> beam.CoGroupByKey()
                 | "NextFeedState" >> beam.Map(lambda kv, p=prior, n=now, r=plan.retention: _feed_record(*kv, p, n, r))
                 | "WriteFeedState" >> WriteState(plan, FEEDS_STATE)
             )
+            written.append(feed_state_written)
     else:
         parsed = (
             pipeline
@@ -211,7 +213,7 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
         plan.state, dedup_log.segment_paths(), format_time(plan.started_at - plan.retention))
     deduped = articles | "Dedup" >> Deduplicate(plan.near_dup, plan.flag_duplicates, prior,
                                                 format_time(plan.started_at))
-    deduped[STATE] | "WriteDedupState" >> WriteState(plan, STATE_NAMESPACE)
+    written.append(deduped[STATE] | "WriteDedupState" >> WriteState(plan, STATE_NAMESPACE))
     events = (
         deduped.groups
         | "TagToEvent" >> beam.ParDo(TagToEventDoFn(plan.run_id, plan.only_conflict)).with_outputs(DEAD, main="events")
@@ -219,7 +221,7 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     dead_letters.append(events[DEAD])
 
     if "files" in plan.sinks:
-        (
+        written.append(
             events.events
             | "EventJson" >> beam.Map(event_json)
             | "WriteEvents" >> beam.io.WriteToText(plan.output_prefix("events"), file_name_suffix=".jsonl",
@@ -230,13 +232,45 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
             events.events
             | "PublishEvents" >> PubSubSink(plan.pubsub_topic, plan.ordering_key, plan.publish_policy)
         )
-    (
+    written.append(
         dead_letters
         | "AllDeadLetters" >> beam.Flatten()
         | "DeadLetterJson" >> beam.Map(dead_letter_json)
         | "WriteDeadLetters" >> beam.io.WriteToText(plan.output_prefix("dead-letters"), file_name_suffix=".jsonl",
                                                     shard_name_template="-SSSSS-of-NNNNN")
     )
+    namespaces = (STATE_NAMESPACE,) + ((FEEDS_STATE,) if plan.feeds is not None and not plan.replay else ())
+    _ = pipeline | "CommitAfterSinks" >> CommitAfterSinks(plan, namespaces, written)
+
+
+class CommitAfterSinks(beam.PTransform):
+    """Publishes the run's state (and joins its WARC parts) as the pipeline's last step, on whatever runner
+    runs it: the step reads every sink's result as a side input, so it starts only when all of them have
+    committed. A run that dies before then leaves the state as it was, and the next run emits the same
+    articles again under the same ids rather than losing them. Being in the pipeline, it also works for a
+    Dataflow template job, whose launcher must not wait for the job to end."""
+
+    def __init__(self, plan: RunPlan, namespaces: tuple[str, ...], written: list[beam.PCollection]) -> None:
+        super().__init__()
+        self.plan = plan
+        self.namespaces = namespaces
+        self.written = written
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        done = [w | f"Done{i}" >> beam.combiners.Count.Globally() for i, w in enumerate(self.written)]
+        waits = {f"sink{i}": beam.pvalue.AsSingleton(d) for i, d in enumerate(done)}
+        return (
+            pbegin
+            | "Once" >> beam.Create([None])
+            | "Commit" >> beam.Map(_commit, self.plan, self.namespaces, **waits)
+        )
+
+
+def _commit(_: None, plan: RunPlan, namespaces: tuple[str, ...], **_sinks_done: int) -> str:
+    commit_state(plan, namespaces)
+    if plan.archive and not plan.replay:
+        join_parts(plan.archive)
+    return plan.run_id
 
 
 def _feed_record(url: str, joined: dict[str, list], prior: dict, now: dt.datetime,
@@ -248,8 +282,8 @@ def _feed_record(url: str, joined: dict[str, list], prior: dict, now: dt.datetim
 
 
 class WriteState(beam.PTransform):
-    """StateRecords -> this run's pending files of one state namespace; published by commit_state() only
-    after the pipeline (and so every sink) has finished, so a crashed run re-emits rather than loses."""
+    """StateRecords -> this run's pending files of one state namespace, published by CommitAfterSinks once
+    every sink has committed."""
 
     def __init__(self, plan: RunPlan, namespace: str) -> None:
         super().__init__(f"WriteState[{namespace}]")
@@ -312,10 +346,4 @@ def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
     if not wait:
         return {"run_id": plan.run_id, "submitted": True}
     result.wait_until_finish()
-    # Only now, with every sink committed, does what this run saw become state: a crash before here
-    # leaves the state as it was, so the next run emits the same articles again under the same ids.
-    namespaces = (STATE_NAMESPACE,) + ((FEEDS_STATE,) if plan.feeds is not None and not plan.replay else ())
-    commit_state(plan, namespaces)
-    if plan.archive and not plan.replay:
-        join_parts(plan.archive)
     return write_summary(plan, collect_counts(result), time.monotonic() - started)

@@ -57,3 +57,19 @@ def test_sdist_for_setup_file_carries_the_data(built):
     names = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
     for data in DATA_FILES:
         assert data in names, f"{data} missing from {sdist.name}"
+
+
+def test_template_launch_path_commits_state_inside_the_pipeline(tmp_path):
+    """A Flex Template launcher returns without waiting (run(wait=False)), so the job itself must publish its
+    state once its sinks committed: a second run over the same state then emits nothing new."""
+    from connectors.state import StateLog
+    from pipelines.batch import run
+
+    state = tmp_path / "state"
+    submitted = run(["--sample", "--out", str(tmp_path / "a"), "--state", str(state)], wait=False)
+    assert submitted["submitted"] is True
+    # the DirectRunner runs to the end before run() returns; nothing outside the pipeline committed
+    assert StateLog(str(state), "dedup").segment_paths()
+    again = run(["--sample", "--out", str(tmp_path / "b"), "--state", str(state)])
+    assert again["counts"]["events_written"] == 0
+    assert again["counts"]["already_seen"] == 6
