@@ -9,6 +9,7 @@ from pathlib import Path
 
 import feedparser
 import yaml
+from apache_beam.io.filesystems import FileSystems
 
 from connectors.http import Fetcher, FetchError
 from schemas.records import FeedConfig, FeedEntry
@@ -21,11 +22,15 @@ class FeedsFileError(ValueError):
 def load_feeds(path: str | Path) -> list[FeedConfig]:
     """Read a feeds file: `feeds:` followed by a list of `{url, name, language, robots}` (all but url optional;
     `robots: false` stops honouring robots.txt for that feed's articles)."""
-    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FeedsFileError(f"{path}: cannot read feeds file ({exc.strerror})") from exc
+        if "://" in str(path):
+            # gs://... and other Beam filesystems, for a scheduled job whose feeds file lives in a bucket.
+            with FileSystems.open(str(path)) as handle:
+                text = handle.read().decode("utf-8")
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise FeedsFileError(f"{path}: cannot read feeds file ({getattr(exc, 'strerror', None) or exc})") from exc
     try:
         doc = yaml.compose(text)
     except yaml.YAMLError as exc:

@@ -26,7 +26,7 @@ Any Apache Beam option may follow (default --runner=DirectRunner), e.g.
 
 examples:
   sitrep run --sample --out out/sample
-  sitrep run --feeds feeds/world.yaml --out out/world --only-conflict
+  sitrep run --feeds connectors/sources/world.yaml --out out/world --only-conflict
   sitrep run --input backfill.jsonl --out out/backfill
 """
 
