@@ -16,6 +16,8 @@ from pipelines.options import SitrepOptions, option_names
 ROOT = Path(__file__).resolve().parents[1]
 DATA_FILES = (
     "schemas/event-v1.schema.json",
+    "schemas/event-v1.proto",
+    "schemas/event-v1.avsc",
     "schemas/taxonomy-v1.yaml",
     "schemas/lexicons/en.yaml",
     "connectors/sources/world.yaml",
