@@ -121,3 +121,6 @@ class StreamOptions(PipelineOptions):
                            help="stop after this many seconds (default: run until cancelled, as on Dataflow)")
         group.add_argument("--dedup-expiry-hours", dest="dedup_expiry_hours", type=float, default=72.0,
                            help="how long an article seen once is not emitted again (default 72)")
+        group.add_argument("--dead-letter-topic", dest="dead_letter_topic", default=None,
+                           help="publish dead letters (JSON: stage, reason, ref, input, at; attributes stage and "
+                           "ref) to this Pub/Sub topic, projects/P/topics/T (default: only logged)")
