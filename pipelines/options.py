@@ -114,7 +114,7 @@ class StreamOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group("sitrep stream")
+        group = _TemplateFriendly(parser.add_argument_group("sitrep stream"))
         group.add_argument("--poll-interval", dest="poll_interval", type=float, default=300.0,
                            help="seconds between two polls of every feed (default 300)")
         group.add_argument("--duration", type=float, default=None,
