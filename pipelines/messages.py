@@ -41,10 +41,10 @@ class EventMessage:
     trimmed: bool = False
 
 
-def check_topic_path(path: str) -> str:
+def check_topic_path(path: str, flag: str = "--pubsub-topic") -> str:
     """Return the topic path, or raise ValueError saying what a topic path looks like."""
     if not TOPIC_PATH.match(path or ""):
-        raise ValueError(f"--pubsub-topic {path!r} is not projects/PROJECT/topics/TOPIC "
+        raise ValueError(f"{flag} {path!r} is not projects/PROJECT/topics/TOPIC "
                          "(project id 6-63 characters, topic id at least 3)")
     return path
 
@@ -147,3 +147,15 @@ def event_message(event: dict[str, Any], ordering_attribute: str | None = None,
     attributes = event_attributes(fitted)
     key = attributes.get(ordering_attribute, "") if ordering_attribute else ""
     return EventMessage(event["event_id"], data, attributes, _cut_utf8(key, MAX_ORDERING_KEY_BYTES), trimmed)
+
+
+def dead_letter_message(letter: dict[str, Any], max_data_bytes: int = MAX_DATA_BYTES) -> tuple[bytes, dict[str, str]]:
+    """A dead letter (DeadLetter.to_json()) as a Pub/Sub message: its JSON as data, stage and ref as attributes.
+    An input too large for a message is replaced by a note saying so (stage, reason and ref always stay)."""
+    data = event_data(letter)
+    if len(data) > max_data_bytes:
+        note = {"omitted": f"input of {len(data)} bytes is over Pub/Sub's message limit"}
+        data = event_data({**letter, "input": note})
+    attributes = {"stage": _cut_utf8(str(letter.get("stage") or ""), MAX_ATTRIBUTE_VALUE_BYTES),
+                  "ref": _cut_utf8(str(letter.get("ref") or ""), MAX_ATTRIBUTE_VALUE_BYTES)}
+    return data, attributes

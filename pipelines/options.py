@@ -114,10 +114,13 @@ class StreamOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
-        group = parser.add_argument_group("sitrep stream")
+        group = _TemplateFriendly(parser.add_argument_group("sitrep stream"))
         group.add_argument("--poll-interval", dest="poll_interval", type=float, default=300.0,
                            help="seconds between two polls of every feed (default 300)")
         group.add_argument("--duration", type=float, default=None,
                            help="stop after this many seconds (default: run until cancelled, as on Dataflow)")
         group.add_argument("--dedup-expiry-hours", dest="dedup_expiry_hours", type=float, default=72.0,
                            help="how long an article seen once is not emitted again (default 72)")
+        group.add_argument("--dead-letter-topic", dest="dead_letter_topic", default=None,
+                           help="publish dead letters (JSON: stage, reason, ref, input, at; attributes stage and "
+                           "ref) to this Pub/Sub topic, projects/P/topics/T (default: only logged)")

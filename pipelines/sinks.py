@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,9 +12,18 @@ import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.utils.windowed_value import WindowedValue
 
-from pipelines.messages import MAX_DATA_BYTES, EventMessage, EventTooLargeError, check_topic_path, event_message
+from pipelines.messages import (
+    MAX_DATA_BYTES,
+    EventMessage,
+    EventTooLargeError,
+    check_topic_path,
+    dead_letter_message,
+    event_message,
+)
 from pipelines.transforms import DEAD, counter
 from schemas.records import DeadLetter
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -157,3 +167,60 @@ class PubSubSink(beam.PTransform):
     def expand(self, events: beam.PCollection) -> beam.PCollection:
         published = events | "Publish" >> beam.ParDo(self.dofn).with_outputs(DEAD, main="published")
         return published[DEAD]
+
+
+class PublishDeadLettersDoFn(beam.DoFn):
+    """Dead letter -> message on the dead-letter topic (its JSON as data; stage and ref as attributes).
+
+    Awaited in finish_bundle like the events; a dead letter that still cannot be published has nowhere further
+    to go, so it is logged with its whole JSON and counted as `dead_letters_unpublished`.
+    """
+
+    def __init__(self, topic: str, policy: PublishPolicy | None = None) -> None:
+        self.topic = check_topic_path(topic, "--dead-letter-topic")
+        self.policy = policy or PublishPolicy()
+        self.published = counter("dead_letters_published")
+        self.unpublished = counter("dead_letters_unpublished")
+        self.client: Any = None
+        self.pending: list[tuple[bytes, Any]] = []
+
+    def setup(self) -> None:
+        self.client = publisher_client(self.policy, ordering=False)
+        self.retry = publish_retry(self.policy)
+
+    def start_bundle(self) -> None:
+        self.pending = []
+
+    def process(self, letter: DeadLetter) -> None:
+        data, attributes = dead_letter_message(letter.to_json(), self.policy.max_data_bytes)
+        future = self.client.publish(self.topic, data, retry=self.retry, timeout=self.policy.timeout, **attributes)
+        self.pending.append((data, future))
+
+    def finish_bundle(self) -> None:
+        pending, self.pending = self.pending, []
+        deadline = time.monotonic() + self.policy.timeout + 30.0
+        for data, future in pending:
+            try:
+                future.result(timeout=max(deadline - time.monotonic(), 0.1))
+            except Exception as exc:  # logged whole: the log is the last place this dead letter is kept
+                self.unpublished.inc()
+                LOG.error("dead letter not published to %s (%s: %s): %s", self.topic, type(exc).__name__, exc,
+                          data.decode("utf-8", errors="replace"))
+                continue
+            self.published.inc()
+
+    def teardown(self) -> None:
+        if self.client is not None:
+            self.client.stop()
+            self.client = None
+
+
+class DeadLetterTopicSink(beam.PTransform):
+    """Dead letters -> messages on a Pub/Sub topic (JSON with the DeadLetter fields)."""
+
+    def __init__(self, topic: str, policy: PublishPolicy | None = None) -> None:
+        super().__init__()
+        self.dofn = PublishDeadLettersDoFn(topic, policy)
+
+    def expand(self, letters: beam.PCollection) -> beam.PCollection:
+        return letters | "PublishDeadLetters" >> beam.ParDo(self.dofn)

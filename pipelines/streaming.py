@@ -20,9 +20,9 @@ from connectors.http import FetchPolicy
 from connectors.urls import url_key
 from pipelines.batch import collect_counts, fetch_policy, new_run_id
 from pipelines.dedup import singleton
-from pipelines.messages import EventTooLargeError, check_topic_path, event_message
+from pipelines.messages import EventTooLargeError, check_topic_path, dead_letter_message, event_message
 from pipelines.options import SitrepOptions, StreamOptions
-from pipelines.sinks import PubSubSink
+from pipelines.sinks import DeadLetterTopicSink, PubSubSink
 from pipelines.streaming_dedup import FirstSeen, StreamingDedup
 from pipelines.transforms import DEAD, ExtractDoFn, FetchPageDoFn, PollFeedDoFn, TagToEventDoFn, counter
 from schemas.records import DeadLetter, FeedConfig
@@ -39,6 +39,7 @@ class StreamPlan:
     policy: FetchPolicy
     replay: str | None
     topic: str
+    dead_letter_topic: str | None
     ordering_key: str | None
     only_conflict: bool
     interval: float
@@ -60,6 +61,8 @@ def plan_stream(options: SitrepOptions, stream: StreamOptions) -> StreamPlan:
         policy=fetch_policy(options),
         replay=options.replay,
         topic=check_topic_path(options.pubsub_topic),
+        dead_letter_topic=check_topic_path(stream.dead_letter_topic, "--dead-letter-topic")
+        if stream.dead_letter_topic else None,
         ordering_key=options.ordering_key,
         only_conflict=options.only_conflict,
         interval=stream.poll_interval,
@@ -89,14 +92,20 @@ class ToPubsubMessageDoFn(beam.DoFn):
         yield PubsubMessage(message.data, message.attributes, ordering_key=message.ordering_key)
 
 
-def _log_dead_letter(letter: DeadLetter) -> None:
+def _log_dead_letter(letter: DeadLetter) -> DeadLetter:
     counter("dead_letters").inc()
     LOG.warning("dead letter: stage=%s ref=%s reason=%s", letter.stage, letter.ref, letter.reason)
+    return letter
+
+
+def _dead_letter_pubsub_message(letter: DeadLetter) -> PubsubMessage:
+    data, attributes = dead_letter_message(letter.to_json())
+    return PubsubMessage(data, attributes)
 
 
 def build_streaming_pipeline(pipeline: beam.Pipeline, plan: StreamPlan, beam_sink: bool = True) -> None:
     """Attach the streaming flow: periodic poll, first-seen entries, fetch, extract, first-seen articles, tag,
-    WriteToPubSub."""
+    WriteToPubSub; dead letters logged, and published to the dead-letter topic when there is one."""
     if plan.duration:
         # Rebased at run time, so the window of [now, now + duration) starts when the job does.
         ticks = PeriodicImpulse(start_timestamp=Timestamp(0), stop_timestamp=Timestamp(plan.duration),
@@ -136,11 +145,19 @@ def build_streaming_pipeline(pipeline: beam.Pipeline, plan: StreamPlan, beam_sin
         unpublished = messages[DEAD]
     else:
         unpublished = events.events | "PublishEvents" >> PubSubSink(plan.topic, plan.ordering_key)
-    (
+    letters = (
         (polled[DEAD], fetched[DEAD], extracted[DEAD], events[DEAD], unpublished)
         | "AllDeadLetters" >> beam.Flatten()
         | "LogDeadLetters" >> beam.Map(_log_dead_letter)
     )
+    if plan.dead_letter_topic and beam_sink:
+        (
+            letters
+            | "DeadLetterMessages" >> beam.Map(_dead_letter_pubsub_message)
+            | "WriteDeadLetters" >> WriteToPubSub(plan.dead_letter_topic, with_attributes=True)
+        )
+    elif plan.dead_letter_topic:
+        letters | "DeadLettersToTopic" >> DeadLetterTopicSink(plan.dead_letter_topic)
 
 
 def run_stream(argv: list[str]) -> dict[str, Any]:

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.options import SitrepOptions, option_names
+from pipelines.options import SitrepOptions, StreamOptions, option_names
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_FILES = (
     "schemas/event-v1.schema.json",
+    "schemas/event-v1.proto",
+    "schemas/event-v1.avsc",
     "schemas/taxonomy-v1.yaml",
     "schemas/lexicons/en.yaml",
     "connectors/sources/world.yaml",
@@ -32,6 +34,26 @@ def test_template_metadata_matches_the_options():
     names = {p["name"] for p in metadata["parameters"]}
     assert names == set(option_names(SitrepOptions)) - {"sample", "replay"}
     assert all(p["helpText"] for p in metadata["parameters"])
+
+    stream = json.loads((ROOT / "deploy/dataflow/metadata-stream.json").read_text())
+    names = {p["name"]: p for p in stream["parameters"]}
+    # every streaming option but the local run's bound, and the feeds, fetch and Pub/Sub ones of `sitrep run`
+    assert set(option_names(StreamOptions)) - {"duration"} <= set(names)
+    assert {"feeds", "pubsub_topic", "ordering_key", "allow_hosts", "only_conflict"} <= set(names)
+    assert not {"out", "state", "input", "sample", "replay", "sinks", "duration"} & set(names)
+    assert set(names) <= set(option_names(StreamOptions)) | set(option_names(SitrepOptions))
+    assert [n for n, p in names.items() if not p["isOptional"]] == ["feeds", "pubsub_topic"]
+    assert names["poll_interval"]["regexes"] and names["dead_letter_topic"]["helpText"]
+
+
+def test_stream_options_take_the_names_templates_pass():
+    """A Flex Template passes --poll_interval=60 (parameter names are dests): the streaming options accept it."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    options = PipelineOptions(["--poll_interval=60", "--dead_letter_topic=projects/p-123456/topics/dead",
+                               "--dedup_expiry_hours=1"]).view_as(StreamOptions)
+    assert (options.poll_interval, options.dead_letter_topic, options.dedup_expiry_hours) == (
+        60.0, "projects/p-123456/topics/dead", 1.0)
 
 
 @pytest.fixture(scope="module")

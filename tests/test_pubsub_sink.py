@@ -210,3 +210,16 @@ def test_deploy_script_creates_topic_dead_letter_topic_and_filtered_subscription
     subscription = pubsub_v1.SubscriberClient().get_subscription(subscription=sub)
     assert subscription.topic == topic and subscription.dead_letter_policy.dead_letter_topic == dead
     assert subscription.filter == 'attributes.is_conflict = "true" AND attributes:country_SY'
+
+
+def test_dead_letter_message_too_large_keeps_what_it_was():
+    from pipelines.messages import dead_letter_message
+
+    letter = {"stage": "publish", "reason": "too large", "ref": "6d1f1c1e-0000-5000-8000-000000000003",
+              "input": {"event": {"text": "x" * 10_000_000}}, "at": "2022-01-25T10:00:00Z"}
+    data, attributes = dead_letter_message(letter)
+    body = json.loads(data)
+    assert len(data) < 10_000 and "over Pub/Sub's message limit" in body["input"]["omitted"]
+    kept = ("stage", "reason", "ref", "at")
+    assert {k: body[k] for k in kept} == {k: letter[k] for k in kept}
+    assert attributes == {"stage": "publish", "ref": letter["ref"]}

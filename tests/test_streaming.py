@@ -1,4 +1,5 @@
-"""`sitrep stream` against a loopback feed that gains entries while it runs, publishing to the real emulator."""
+"""`sitrep stream` against a loopback feed that gains entries while it runs, publishing events and dead letters
+to the real emulator."""
 
 from __future__ import annotations
 
@@ -37,21 +38,23 @@ def test_stream_publishes_each_new_article_once(pubsub_emulator, server, sample,
         # the pages name their canonical URL on frontline-daily.example: ids are stable whoever serves them
         server.route(path, (sample / "pages" / name).read_bytes())
     old, new = list(PAGES)[:2], list(PAGES)[2]
-    feed = server.route("/rss/world.xml", rss(server, old), content_type="application/rss+xml")
+    gone = "/world/africa/withdrawn-story"  # in the feed, but its page answers 404: a dead letter
+    feed = server.route("/rss/world.xml", rss(server, [*old, gone]), content_type="application/rss+xml")
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text(f"feeds:\n  - url: {server.url('/rss/world.xml')}\n    name: Frontline Daily\n")
     topic, subscription = make_topic("stream")
+    dead_topic, dead_subscription = make_topic("stream-dead")
 
     def publish_a_new_article() -> None:
         # once the job has polled the feed a few times, the feed gains an entry (and keeps the old ones,
         # plus a tracking-parameter link to an old article, which must not come out again)
         wait_for(lambda: feed.hits >= 3, timeout=30)
-        feed.body = rss(server, [*old, new, old[0] + "?utm_source=rss"]).encode()
+        feed.body = rss(server, [*old, gone, new, old[0] + "?utm_source=rss"]).encode()
 
     threading.Thread(target=publish_a_new_article, daemon=True).start()
     started = time.monotonic()
     status = main(["stream", "--feeds", str(feeds), "--pubsub-topic", topic, "--allow-hosts", "127.0.0.0/8",
-                   "--poll-interval", "0.5", "--duration", "6"])
+                   "--poll-interval", "0.5", "--duration", "6", "--dead-letter-topic", dead_topic])
     elapsed = time.monotonic() - started
     assert status == 0, capsys.readouterr().err
     messages = pull_all(subscription, quiet=1.5)
@@ -64,3 +67,22 @@ def test_stream_publishes_each_new_article_once(pubsub_emulator, server, sample,
     assert all(m.attributes["is_conflict"] in ("true", "false") for m in messages)
     assert elapsed < 45
     assert "3 events to" in capsys.readouterr().out
+
+    # the withdrawn story is on the dead-letter topic once (its entry is not fetched again on later polls),
+    # as the DeadLetter's JSON, with stage and ref as attributes
+    letters = pull_all(dead_subscription, quiet=1.0)
+    assert len(letters) == 1
+    letter = json.loads(letters[0].data)
+    assert set(letter) == {"stage", "reason", "ref", "input", "at"}
+    assert letter["stage"] == letters[0].attributes["stage"] == "fetch"
+    assert letter["ref"] == letters[0].attributes["ref"] == server.url(gone)
+    assert "404" in letter["reason"]
+    assert letter["input"]["entry"]["link"] == server.url(gone)
+
+
+def test_stream_refuses_a_bad_dead_letter_topic(tmp_path, capsys):
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("feeds:\n  - url: http://127.0.0.1:9/feed.xml\n")
+    assert main(["stream", "--feeds", str(feeds), "--pubsub-topic", "projects/sitrep-test/topics/events",
+                 "--dead-letter-topic", "dead", "--duration", "1"]) == 2
+    assert "--dead-letter-topic 'dead' is not projects/PROJECT/topics/TOPIC" in capsys.readouterr().err

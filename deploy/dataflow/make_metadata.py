@@ -11,30 +11,47 @@ import json
 import sys
 from pathlib import Path
 
-from pipelines.options import SitrepOptions, option_names, parse_bool
+from pipelines.options import SitrepOptions, StreamOptions, option_names, parse_bool
 
 HERE = Path(__file__).resolve().parent
 
 # Options that make no sense for a template job (they name local-only conveniences).
 NOT_TEMPLATE_PARAMETERS = {"sample", "replay"}
 
+# The options of `sitrep run` that the streaming job reads (plan_stream and fetch_policy); the others (files,
+# state, backfill, batch dedup) mean nothing to it.
+STREAM_SITREP_OPTIONS = {
+    "feeds", "only_conflict", "allow_hosts", "fetch_user_agent", "contact", "concurrency", "per_host", "host_delay",
+    "max_bytes", "timeout", "run_id", "pubsub_topic", "ordering_key",
+}
+
 TEMPLATES = {
     "metadata-batch.json": {
         "name": "sitrep batch run",
         "description": "Poll news feeds, fetch and extract articles, deduplicate, tag conflict topics and write "
         "schema-v1 events (files and/or Pub/Sub). Schedule it every 15 minutes with Cloud Scheduler.",
-        "options": SitrepOptions,
+        "options": [(SitrepOptions, None)],
+        "required": {"out"},
+    },
+    "metadata-stream.json": {
+        "name": "sitrep streaming job",
+        "description": "Poll news feeds on a period, publish each new article's schema-v1 event to a Pub/Sub topic "
+        "once (keyed-state deduplication), dead letters to an optional dead-letter topic. Runs until drained.",
+        # --duration bounds a local run; a template job runs until it is drained or cancelled.
+        "options": [(SitrepOptions, STREAM_SITREP_OPTIONS), (StreamOptions, None)],
+        "required": {"feeds", "pubsub_topic"},
+        "exclude": {"duration"},
     },
 }
 
 
-def _parameter(dest: str, action: argparse.Action) -> dict:
+def _parameter(dest: str, action: argparse.Action, required: set[str]) -> dict:
     help_text = (action.help or dest).replace("%%", "%")
     parameter = {
         "name": dest,
         "label": dest.replace("_", " ").capitalize(),
         "helpText": help_text,
-        "isOptional": dest not in ("out",),
+        "isOptional": dest not in required,
     }
     if action.type is parse_bool:
         parameter["regexes"] = ["^(true|false)$"]
@@ -43,12 +60,21 @@ def _parameter(dest: str, action: argparse.Action) -> dict:
     return parameter
 
 
+def template_options(spec: dict) -> dict[str, argparse.Action]:
+    """The template's parameters by name: each options class's, narrowed to the names given beside it."""
+    actions: dict[str, argparse.Action] = {}
+    for options_class, only in spec["options"]:
+        for dest, action in option_names(options_class).items():
+            if (only is None or dest in only) and dest not in NOT_TEMPLATE_PARAMETERS | spec.get("exclude", set()):
+                actions[dest] = action
+    return actions
+
+
 def render(spec: dict) -> dict:
-    actions = option_names(spec["options"])
     return {
         "name": spec["name"],
         "description": spec["description"],
-        "parameters": [_parameter(dest, a) for dest, a in actions.items() if dest not in NOT_TEMPLATE_PARAMETERS],
+        "parameters": [_parameter(dest, a, spec["required"]) for dest, a in template_options(spec).items()],
     }
 
 

@@ -29,6 +29,20 @@ resource "google_storage_bucket" "sitrep" {
 resource "google_pubsub_topic" "events" {
   name   = "sitrep-events"
   labels = local.labels
+
+  # Messages stay the event JSON; Pub/Sub refuses one that does not parse as the schema's Event.
+  schema_settings {
+    schema   = google_pubsub_schema.event.id
+    encoding = "JSON"
+  }
+}
+
+# The events' schema, rendered from schemas/event-v1.schema.json by schemas/render.py (a test keeps the
+# .proto up to date). A changed definition becomes a new schema revision.
+resource "google_pubsub_schema" "event" {
+  name       = "sitrep-event-v1"
+  type       = "PROTOCOL_BUFFER"
+  definition = file("${path.module}/../../schemas/event-v1.proto")
 }
 
 resource "google_pubsub_topic" "dead_letter" {
