@@ -160,8 +160,9 @@ def build_streaming_pipeline(pipeline: beam.Pipeline, plan: StreamPlan, beam_sin
         letters | "DeadLettersToTopic" >> DeadLetterTopicSink(plan.dead_letter_topic)
 
 
-def run_stream(argv: list[str]) -> dict[str, Any]:
-    """Run the streaming job (until --duration ends, or for ever); returns its counts when it ends."""
+def run_stream(argv: list[str], wait: bool = True) -> dict[str, Any]:
+    """Run the streaming job (until --duration ends, or for ever); returns its counts when it ends.
+    With wait=False (a template launcher) it returns once the job is submitted."""
     options = PipelineOptions(argv)
     options.view_as(StandardOptions).streaming = True
     plan = plan_stream(options.view_as(SitrepOptions), options.view_as(StreamOptions))
@@ -172,6 +173,8 @@ def run_stream(argv: list[str]) -> dict[str, Any]:
     # DirectRunner cannot run it beside PeriodicImpulse in streaming, so there the events go through PubSubSink.
     build_streaming_pipeline(pipeline, plan, beam_sink="Direct" not in runner)
     result = pipeline.run()
+    if not wait:
+        return {"run_id": plan.run_id, "submitted": True, "topic": plan.topic}
     result.wait_until_finish()
     return {"run_id": plan.run_id, "seconds": round(time.monotonic() - started, 2), "topic": plan.topic,
             "counts": collect_counts(result)}

@@ -105,9 +105,10 @@ resource "google_service_account_iam_member" "scheduler_act_as" {
   member             = "serviceAccount:${google_service_account.sitrep.email}"
 }
 
-# Every 15 minutes: launch the batch template. The job name is fixed, so while one run is still active
-# Dataflow refuses to launch a second job of the same name; the state log in the bucket would survive
-# overlapping runs anyway (each run adds its own segment, published after its sinks committed).
+# Every 15 minutes: launch the batch template. The job name is fixed: Dataflow keeps one active job per
+# name and region, and a launch while one is still running returns that job instead of starting a second.
+# The state log in the bucket would survive overlapping runs anyway (each run adds its own segment,
+# published after its sinks committed).
 resource "google_cloud_scheduler_job" "batch" {
   name        = "sitrep-batch"
   description = "Launch the sitrep batch Flex Template"
