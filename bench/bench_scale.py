@@ -84,8 +84,11 @@ def make_corpus(size: int, texts: list[str], base: str) -> tuple[dict[str, bytes
             title, body = rng.choice(originals)
             body = body + f"\nThis copy was updated with a detail numbered {i}."
         else:
-            body = f"Report {i} from our correspondents.\n" + texts[i % len(texts)]
-            title = f"Story {i}: " + body.split("\n", 2)[1][:60]
+            # A distinct story: paragraphs drawn from three real bodies, so no two stories share most text.
+            paragraphs = [p for t in rng.sample(texts, 3) for p in t.split("\n") if p.strip()]
+            rng.shuffle(paragraphs)
+            body = f"Report {i} from our correspondents.\n" + "\n".join(paragraphs[:12])
+            title = f"Story {i}: " + paragraphs[0][:60]
             originals.append((title, body))
         pages[path] = page_html(title, body, base + path, published)
         items.append((title, base + path, published))
