@@ -127,7 +127,7 @@ class ConflictTagger:
             is_conflict=is_conflict,
             score=score,
             topics=self._topics(hits, sentences) if is_conflict else [],
-            locations=self.gazetteer.locate(tokens, n_title, hint),
+            locations=self.gazetteer.locate(tokens, n_title, hint, sentences),
             actors=[{"name": a.name, "kind": a.kind} for a, _ in actors],
             casualties=casualty_block(per_sentence, sentences, _trim),
         )

