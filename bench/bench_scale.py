@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 EXACT_SHARE = 0.10
 NEAR_SHARE = 0.05
 ENTRIES_PER_FEED = 25
-SCRIPT_BLOB = "window.__CONFIG__=" + json.dumps({f"k{i}": "x" * 60 for i in range(1000)}) + ";"
+SCRIPT_BLOB = "window.__CONFIG__=" + json.dumps({f"k{i}": "x" * 60 for i in range(700)}) + ";"
 
 
 def real_texts() -> tuple[list[str], str]:
@@ -55,17 +55,42 @@ def real_texts() -> tuple[list[str], str]:
     return texts, f"{len(texts)} sample pages (shared data absent)"
 
 
+AD = ('<div class="ad-slot" data-slot="{n}"><div class="ad-label">Advertisement</div>'
+      '<div class="ad-inner"><iframe title="ad" src="about:blank"></iframe></div></div>')
+CARD = ('<div class="card"><a href="/story/{n}"><div class="card-media"><img src="/img/{n}.jpg" alt=""></div>'
+        '<div class="card-body"><span class="kicker">World</span><h3>Related story number {n} with a '
+        'long headline about events elsewhere</h3><time>2 hours ago</time></div></a></div>')
+
+
 def page_html(title: str, body: str, url: str, published: str) -> bytes:
-    paragraphs = "\n".join(f"<p>{html.escape(p)}</p>" for p in body.split("\n") if p.strip())
-    nav = "".join(f'<li><a href="/section/{i}">Section {i}</a></li>' for i in range(60))
-    related = "".join(f'<li><a href="/story/{i}">Related story number {i} with a long headline</a></li>'
-                      for i in range(30))
+    """A news page shaped like real ones: deep markup, menus, ad slots between paragraphs, related cards,
+    comments and a footer around the story (a real page's DOM, not only its byte size, is what
+    extraction pays for)."""
+    parts = []
+    for n, p in enumerate(x for x in body.split("\n") if x.strip()):
+        parts.append(f'<div class="paragraph-wrapper"><p class="story-text">{html.escape(p)}</p></div>')
+        if n % 3 == 2:
+            parts.append(AD.format(n=n))
+    nav = "".join(f'<li class="menu-item"><a href="/section/{i}"><span>Section {i}</span></a>'
+                  f'<ul class="sub">{"".join(f"<li><a href=/s/{i}/{j}>Sub {j}</a></li>" for j in range(4))}</ul></li>'
+                  for i in range(40))
+    related = "".join(CARD.format(n=i) for i in range(24))
+    comments = "".join(f'<li class="comment"><div class="author">Reader {i}</div><p>I think this is an '
+                       f'important story and comment number {i} says so.</p></li>' for i in range(15))
+    footer = "".join(f'<li><a href="/about/{i}">Footer link {i}</a></li>' for i in range(60))
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <link rel="canonical" href="{url}"><meta property="og:url" content="{url}">
-<meta property="article:published_time" content="{published}"><script>{SCRIPT_BLOB}</script></head>
-<body><header><nav><ul>{nav}</ul></nav></header><main><article><h1>{html.escape(title)}</h1>
-{paragraphs}</article><aside><ul>{related}</ul></aside></main>
-<footer><p>Copyright Example Media. All rights reserved.</p></footer></body></html>""".encode()
+<meta property="article:published_time" content="{published}"><script>{SCRIPT_BLOB}</script>
+<style>{".c{color:#333;margin:0 auto;padding:4px}" * 120}</style></head>
+<body><div id="consent" class="cookie-banner"><p>We use cookies.</p><button>Accept</button></div>
+<header><div class="top"><a class="logo" href="/">Example Media</a></div><nav><ul>{nav}</ul></nav></header>
+<main><div class="layout"><div class="col-main"><article><header><h1>{html.escape(title)}</h1>
+<div class="byline"><span>By Staff</span> <time datetime="{published}">{published}</time></div>
+<ul class="share"><li>Share</li><li>Tweet</li><li>Email</li></ul></header>
+<div class="story-body">{"".join(parts)}</div></article>
+<section class="comments"><h2>Comments</h2><ul>{comments}</ul></section></div>
+<aside class="col-side"><h2>More stories</h2>{related}</aside></div></main>
+<footer><ul>{footer}</ul><p>Copyright Example Media. All rights reserved.</p></footer></body></html>""".encode()
 
 
 def make_corpus(size: int, texts: list[str], base: str) -> tuple[dict[str, bytes], list[str]]:
