@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import py3langid
@@ -14,7 +15,7 @@ from lxml import etree
 from lxml.etree import XPath
 from lxml.html import HtmlElement, fromstring
 from trafilatura.metadata import examine_meta, extract_meta_json, extract_title, extract_url
-from trafilatura.settings import Document, Extractor
+from trafilatura.settings import MANUALLY_CLEANED, MANUALLY_STRIPPED, Document, Extractor
 from trafilatura.utils import HTML_PARSER, load_html
 from w3lib.html import remove_tags, replace_entities
 
@@ -64,6 +65,13 @@ _META_WITH_CONTENT = XPath("//meta[@content]")
 _TIME_PUBLISHED = XPath('//time[@datetime][@itemprop="datePublished" or @pubdate] | //article//time[@datetime]')
 _OG_TYPE = XPath('string(//head/meta[@property="og:type"]/@content)')
 _CONTENT_TIER = XPath('string(//head/meta[@property="article:content_tier"]/@content)')
+# What trafilatura's own cleaning deletes (or unwraps) anyway, done before it runs: its raw-tree prunes (XPath regex
+# tests, one Python call per element) and its three whole-tree copies then see half the elements. Left to it:
+# <form> (it keeps a form that wraps the whole article), <figure> (may hold a table), <math> (salvaged as LaTeX),
+# <head> and JSON-LD scripts (they tell it a forum thread). Assumes images off, as in BODY_OPTIONS.
+_PRE_CLEANED = tuple(tag for tag in MANUALLY_CLEANED if tag not in {"form", "figure", "math", "head", "script"})
+_PRE_UNWRAPPED = tuple(MANUALLY_STRIPPED)
+_PLAIN_SCRIPTS = XPath('//script[not(@type="application/ld+json")]')
 _DATE_META = {
     "article:published_time", "og:published_time", "og:article:published_time", "datepublished", "pubdate",
     "publishdate", "publish-date", "publication_date", "date", "dc.date", "dc.date.issued", "dcterms.created",
@@ -236,6 +244,14 @@ def _page_text(tree: HtmlElement) -> str:
     return " ".join((body if body is not None else tree).itertext())
 
 
+def _pre_clean(tree: HtmlElement) -> None:
+    """Delete in place what trafilatura would delete first; tails are kept, as trafilatura keeps them."""
+    for script in _PLAIN_SCRIPTS(tree):
+        script.drop_tree()
+    etree.strip_elements(tree, *_PRE_CLEANED, with_tail=False)
+    etree.strip_tags(tree, *_PRE_UNWRAPPED)
+
+
 def _parse(utf8: bytes, html: str) -> HtmlElement:
     # lxml parses UTF-8 bytes about twice as fast as a str; trafilatura's loader (with its repairs of broken
     # markup) is the fallback for what that parse rejects.
@@ -265,21 +281,27 @@ class ArticleExtractor:
         tree = _parse(utf8, html)
         ld_scripts = _ld_scripts(tree)
         signals = PageSignals.read(tree, utf8, ld_scripts)
-        doc = trafilatura.bare_extraction(tree, options=self.options)
+        # Every lookup in the whole page comes before the pre-cleaning, which leaves only what trafilatura reads.
         meta = self._metadata(tree, entry)
+        canonical = self._canonical(tree, meta, page.final_url)
+        page_date = self._page_date(tree, ld_scripts, entry, page.final_url)
+        html_lang = tree.get("lang")
+        _pre_clean(tree)
+        doc = trafilatura.bare_extraction(tree, options=self.options)
         title = (entry.title or meta.title or "").strip()
         text = _clean_body(doc.text if doc is not None and doc.text else "", title)
-        flags = self._classify(tree, signals, text)
+        # The pre-cleaned tree has lost the page's buttons and dialogs: the rare short page is parsed again whole.
+        flags = self._classify(lambda: _page_text(_parse(utf8, html)), signals, text)
         if "paywalled" in flags:
             text = "\n".join(line for line in text.splitlines() if not _PAYWALL_LINE.search(line))
         self._check_length(text, flags)
-        published = choose_published_at(entry.published_at, self._page_date(tree, ld_scripts, entry, page.final_url))
+        published = choose_published_at(entry.published_at, page_date)
         return Article(
             url=page.final_url,
-            canonical_url=canonical_url(self._canonical(tree, meta, page.final_url)),
+            canonical_url=canonical_url(canonical),
             title=title,
             text=text,
-            language=detect_language(text, entry.feed_language or tree.get("lang")),
+            language=detect_language(text, entry.feed_language or html_lang),
             fetched_at=page.fetched_at,
             summary=plain_text(entry.summary) or plain_text(meta.description),
             authors=entry.authors or tuple(a.strip() for a in (meta.author or "").split(";") if a.strip()),
@@ -324,11 +346,11 @@ class ArticleExtractor:
         found = find_date(tree, url=url, deferred_url_extractor=True, **DATE_PARAMS)
         return found if isinstance(found, str) else None
 
-    def _classify(self, tree: HtmlElement, signals: PageSignals, text: str) -> set[str]:
+    def _classify(self, page_text: Callable[[], str], signals: PageSignals, text: str) -> set[str]:
         """Flags for pages worth keeping with a caveat; ExtractionError for pages that are not an article."""
         short = len(text) < self.min_text_chars
         # A consent prompt extracted as if it were the article, or no article and a consent prompt on the page.
-        if (len(text) < 1500 and _consent_hits(text) >= 2) or (short and _consent_hits(_page_text(tree)) >= 2):
+        if (len(text) < 1500 and _consent_hits(text) >= 2) or (short and _consent_hits(page_text()) >= 2):
             raise ExtractionError("cookie wall: the page asks for consent instead of showing the article")
         flags: set[str] = set()
         if signals.live_blog:
