@@ -63,8 +63,9 @@ _IN_CLASS_OR_ID = re.compile(rb"""\s(?:class|id)\s*=\s*["']?[^"'>]*$""")
 _LD_SCRIPTS = XPath('//script[@type="application/ld+json"]')
 _META_WITH_CONTENT = XPath("//meta[@content]")
 _TIME_PUBLISHED = XPath('//time[@datetime][@itemprop="datePublished" or @pubdate] | //article//time[@datetime]')
-_OG_TYPE = XPath('string(//head/meta[@property="og:type"]/@content)')
-_CONTENT_TIER = XPath('string(//head/meta[@property="article:content_tier"]/@content)')
+# /html/head, not //head: the parser always puts <head> there, and // walks the whole page for it.
+_OG_TYPE = XPath('string(/html/head/meta[@property="og:type"]/@content)')
+_CONTENT_TIER = XPath('string(/html/head/meta[@property="article:content_tier"]/@content)')
 # What trafilatura's own cleaning deletes (or unwraps) anyway, done before it runs: its raw-tree prunes (XPath regex
 # tests, one Python call per element) and its three whole-tree copies then see half the elements. Left to it:
 # <form> (it keeps a form that wraps the whole article), <figure> (may hold a table), <math> (salvaged as LaTeX),
@@ -249,15 +250,15 @@ def _page_text(tree: HtmlElement) -> str:
     return " ".join((body if body is not None else tree).itertext())
 
 
-def _pre_clean(tree: HtmlElement) -> None:
-    """Delete in place what trafilatura would delete first; tails are kept, as trafilatura keeps them."""
+def _pre_clean(tree: HtmlElement, json_ld: list[HtmlElement]) -> None:
+    """Delete in place what trafilatura would delete first, but the JSON-LD scripts; tails are kept, as trafilatura
+    keeps them."""
     # JSON-LD scripts step aside under another name, so that lxml strips all the others in one C pass.
-    ld_scripts = _LD_SCRIPTS(tree)
-    for script in ld_scripts:
+    for script in json_ld:
         script.tag = "ld-json"
     etree.strip_elements(tree, "script", *_PRE_CLEANED, with_tail=False)
     etree.strip_tags(tree, *_PRE_UNWRAPPED)
-    for script in ld_scripts:
+    for script in json_ld:
         script.tag = "script"
 
 
@@ -288,14 +289,15 @@ class ArticleExtractor:
         html, encoding = decode_html(page.body, page.content_type)
         utf8 = page.body if encoding == "utf-8" else html.encode("utf-8")
         tree = _parse(utf8, html)
-        ld_scripts = _ld_scripts(tree)
+        ld_elements = _LD_SCRIPTS(tree)
+        ld_scripts = [script.text for script in ld_elements if script.text]
         signals = PageSignals.read(tree, utf8, ld_scripts)
         # Every lookup in the whole page comes before the pre-cleaning, which leaves only what trafilatura reads.
         meta = self._metadata(tree, entry)
         canonical = self._canonical(tree, meta, page.final_url)
         page_date = self._page_date(tree, ld_scripts, entry, page.final_url)
         html_lang = tree.get("lang")
-        _pre_clean(tree)
+        _pre_clean(tree, ld_elements)
         doc = trafilatura.bare_extraction(tree, options=self.options)
         title = (entry.title or meta.title or "").strip()
         text = _clean_body(doc.text if doc is not None and doc.text else "", title)

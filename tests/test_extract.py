@@ -13,6 +13,7 @@ from trafilatura.utils import HTML_PARSER
 
 from pipelines.batch import sample_path
 from pipelines.extract import (
+    _LD_SCRIPTS,
     BODY_OPTIONS,
     ArticleExtractor,
     ExtractionError,
@@ -142,7 +143,7 @@ def _body_with_and_without_pre_cleaning(html: bytes) -> tuple[str | None, str | 
     options = Extractor(**BODY_OPTIONS)
     plain = trafilatura.bare_extraction(fromstring(html, parser=HTML_PARSER), options=options)
     tree = fromstring(html, parser=HTML_PARSER)
-    _pre_clean(tree)
+    _pre_clean(tree, _LD_SCRIPTS(tree))
     cleaned = trafilatura.bare_extraction(tree, options=options)
     return (plain.text if plain else None), (cleaned.text if cleaned else None)
 
