@@ -82,15 +82,67 @@ def publish_retry(policy: PublishPolicy) -> Any:
                        multiplier=policy.backoff_multiplier, timeout=policy.timeout)
 
 
+def encode_event(event: dict[str, Any], ordering_attribute: str | None, max_data_bytes: int,
+                 failed: Any, trimmed: Any) -> EventMessage | DeadLetter:
+    """The event's message, or a dead letter when it is too large even without its text (both counted)."""
+    try:
+        message = event_message(event, ordering_attribute, max_data_bytes)
+    except EventTooLargeError as exc:
+        failed.inc()
+        return DeadLetter("publish", str(exc), event["event_id"], {"event": event})
+    if message.trimmed:
+        trimmed.inc()
+    return message
+
+
+class _PublisherDoFn(beam.DoFn):
+    """A DoFn that owns one publisher client for its lifetime and awaits its bundle's publishes."""
+
+    def __init__(self, policy: PublishPolicy | None, ordering: bool = False) -> None:
+        self.policy = policy or PublishPolicy()
+        self.ordering = ordering
+        self.client: Any = None
+        self.pending: list[Any] = []
+
+    def setup(self) -> None:
+        self.client = publisher_client(self.policy, ordering=self.ordering)
+        self.retry = publish_retry(self.policy)
+
+    def start_bundle(self) -> None:
+        self.pending = []
+
+    def _publish(self, topic: str, data: bytes, attributes: dict[str, str], ordering_key: str = "") -> Any:
+        return self.client.publish(topic, data, ordering_key=ordering_key, retry=self.retry,
+                                   timeout=self.policy.timeout, **attributes)
+
+    def _await_pending(self) -> Iterator[tuple[Any, Exception | None]]:
+        """Each pending item with its publish's failure (None when confirmed), within the policy's timeout.
+        The client's retry already bounds each message by policy.timeout; the margin covers batching and
+        flow control, so a wedged client still cannot hold the bundle forever."""
+        pending, self.pending = self.pending, []
+        deadline = time.monotonic() + self.policy.timeout + 30.0
+        for item, future in pending:
+            try:
+                future.result(timeout=max(deadline - time.monotonic(), 0.1))
+            except Exception as exc:  # any failure, timeouts included, is this message's and only its
+                yield item, exc
+                continue
+            yield item, None
+
+    def teardown(self) -> None:
+        if self.client is not None:
+            self.client.stop()
+            self.client = None
+
+
 @dataclass
 class _Pending:
     message: EventMessage
     event: dict[str, Any]
-    future: Any
     windowed: tuple[Any, Any]
 
 
-class PublishEventsDoFn(beam.DoFn):
+class PublishEventsDoFn(_PublisherDoFn):
     """Event -> published message; an event whose publish is not confirmed leaves as a dead letter
     (stage `publish`) carrying the whole event, so it can be published again.
 
@@ -100,45 +152,25 @@ class PublishEventsDoFn(beam.DoFn):
 
     def __init__(self, topic: str, ordering_attribute: str | None = None,
                  policy: PublishPolicy | None = None) -> None:
+        super().__init__(policy, ordering=bool(ordering_attribute))
         self.topic = check_topic_path(topic)
         self.ordering_attribute = ordering_attribute
-        self.policy = policy or PublishPolicy()
         self.published = counter("events_published")
         self.failed = counter("publish_failed")
         self.trimmed = counter("events_trimmed")
-        self.client: Any = None
-        self.pending: list[_Pending] = []
-
-    def setup(self) -> None:
-        self.client = publisher_client(self.policy, ordering=bool(self.ordering_attribute))
-        self.retry = publish_retry(self.policy)
-
-    def start_bundle(self) -> None:
-        self.pending = []
 
     def process(self, event: dict[str, Any], timestamp: Any = beam.DoFn.TimestampParam,
                 window: Any = beam.DoFn.WindowParam) -> Iterator[Any]:
-        try:
-            message = event_message(event, self.ordering_attribute, self.policy.max_data_bytes)
-        except EventTooLargeError as exc:
-            self.failed.inc()
-            yield TaggedOutput(DEAD, DeadLetter("publish", str(exc), event["event_id"], {"event": event}))
+        message = encode_event(event, self.ordering_attribute, self.policy.max_data_bytes, self.failed, self.trimmed)
+        if isinstance(message, DeadLetter):
+            yield TaggedOutput(DEAD, message)
             return
-        if message.trimmed:
-            self.trimmed.inc()
-        future = self.client.publish(self.topic, message.data, ordering_key=message.ordering_key,
-                                     retry=self.retry, timeout=self.policy.timeout, **message.attributes)
-        self.pending.append(_Pending(message, event, future, (timestamp, window)))
+        future = self._publish(self.topic, message.data, message.attributes, message.ordering_key)
+        self.pending.append((_Pending(message, event, (timestamp, window)), future))
 
     def finish_bundle(self) -> Iterator[Any]:
-        pending, self.pending = self.pending, []
-        # The client's retry already bounds each message by policy.timeout; the margin covers batching and
-        # flow control, so a wedged client still cannot hold the bundle forever.
-        deadline = time.monotonic() + self.policy.timeout + 30.0
-        for item in pending:
-            try:
-                item.future.result(timeout=max(deadline - time.monotonic(), 0.1))
-            except Exception as exc:  # any failure, timeouts included, is this message's and only its
+        for item, exc in self._await_pending():
+            if exc is not None:
                 self.failed.inc()
                 if item.message.ordering_key:
                     # The client pauses an ordering key after a failure; later runs/bundles must not inherit it.
@@ -149,11 +181,6 @@ class PublishEventsDoFn(beam.DoFn):
                 yield TaggedOutput(DEAD, WindowedValue(letter, timestamp, [window]))
                 continue
             self.published.inc()
-
-    def teardown(self) -> None:
-        if self.client is not None:
-            self.client.stop()
-            self.client = None
 
 
 class PubSubSink(beam.PTransform):
@@ -169,7 +196,7 @@ class PubSubSink(beam.PTransform):
         return published[DEAD]
 
 
-class PublishDeadLettersDoFn(beam.DoFn):
+class PublishDeadLettersDoFn(_PublisherDoFn):
     """Dead letter -> message on the dead-letter topic (its JSON as data; stage and ref as attributes).
 
     Awaited in finish_bundle like the events; a dead letter that still cannot be published has nowhere further
@@ -177,42 +204,23 @@ class PublishDeadLettersDoFn(beam.DoFn):
     """
 
     def __init__(self, topic: str, policy: PublishPolicy | None = None) -> None:
+        super().__init__(policy)
         self.topic = check_topic_path(topic, "--dead-letter-topic")
-        self.policy = policy or PublishPolicy()
         self.published = counter("dead_letters_published")
         self.unpublished = counter("dead_letters_unpublished")
-        self.client: Any = None
-        self.pending: list[tuple[bytes, Any]] = []
-
-    def setup(self) -> None:
-        self.client = publisher_client(self.policy, ordering=False)
-        self.retry = publish_retry(self.policy)
-
-    def start_bundle(self) -> None:
-        self.pending = []
 
     def process(self, letter: DeadLetter) -> None:
         data, attributes = dead_letter_message(letter.to_json(), self.policy.max_data_bytes)
-        future = self.client.publish(self.topic, data, retry=self.retry, timeout=self.policy.timeout, **attributes)
-        self.pending.append((data, future))
+        self.pending.append((data, self._publish(self.topic, data, attributes)))
 
     def finish_bundle(self) -> None:
-        pending, self.pending = self.pending, []
-        deadline = time.monotonic() + self.policy.timeout + 30.0
-        for data, future in pending:
-            try:
-                future.result(timeout=max(deadline - time.monotonic(), 0.1))
-            except Exception as exc:  # logged whole: the log is the last place this dead letter is kept
+        for data, exc in self._await_pending():
+            if exc is not None:  # logged whole: the log is the last place this dead letter is kept
                 self.unpublished.inc()
                 LOG.error("dead letter not published to %s (%s: %s): %s", self.topic, type(exc).__name__, exc,
                           data.decode("utf-8", errors="replace"))
                 continue
             self.published.inc()
-
-    def teardown(self) -> None:
-        if self.client is not None:
-            self.client.stop()
-            self.client = None
 
 
 class DeadLetterTopicSink(beam.PTransform):

@@ -20,9 +20,9 @@ from connectors.http import FetchPolicy
 from connectors.urls import url_key
 from pipelines.batch import collect_counts, fetch_policy, new_run_id
 from pipelines.dedup import singleton
-from pipelines.messages import EventTooLargeError, check_topic_path, dead_letter_message, event_message
+from pipelines.messages import MAX_DATA_BYTES, check_topic_path, dead_letter_message
 from pipelines.options import SitrepOptions, StreamOptions
-from pipelines.sinks import DeadLetterTopicSink, PubSubSink
+from pipelines.sinks import DeadLetterTopicSink, PubSubSink, encode_event
 from pipelines.streaming_dedup import FirstSeen, StreamingDedup
 from pipelines.transforms import DEAD, ExtractDoFn, FetchPageDoFn, PollFeedDoFn, TagToEventDoFn, counter
 from schemas.records import DeadLetter, FeedConfig
@@ -81,14 +81,10 @@ class ToPubsubMessageDoFn(beam.DoFn):
         self.failed = counter("publish_failed")
 
     def process(self, event: dict[str, Any]) -> Iterator[Any]:
-        try:
-            message = event_message(event, self.ordering_key)
-        except EventTooLargeError as exc:
-            self.failed.inc()
-            yield TaggedOutput(DEAD, DeadLetter("publish", str(exc), event["event_id"], {"event": event}))
+        message = encode_event(event, self.ordering_key, MAX_DATA_BYTES, self.failed, self.trimmed)
+        if isinstance(message, DeadLetter):
+            yield TaggedOutput(DEAD, message)
             return
-        if message.trimmed:
-            self.trimmed.inc()
         yield PubsubMessage(message.data, message.attributes, ordering_key=message.ordering_key)
 
 
