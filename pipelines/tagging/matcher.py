@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -28,12 +28,16 @@ class Token(NamedTuple):
 
 def tokenize(sentences: list[str], offsets: list[int] | None = None) -> list[Token]:
     """Tokens of a list of sentences; offsets (each sentence's start in the text) default to 0."""
-    tokens = []
+    tokens: list[Token] = []
+    append = tokens.append
+    # tuple.__new__ skips the named tuple's keyword handling: a third of the cost of a token.
+    new = tuple.__new__
     for index, sentence in enumerate(sentences):
         base = offsets[index] if offsets else 0
         for m in TOKEN.finditer(sentence):
             word = m.group()
-            tokens.append(Token(word.casefold(), word, base + m.start(), base + m.end(), index))
+            start, end = m.span()
+            append(new(Token, (word.casefold(), word, base + start, base + end, index)))
     return tokens
 
 
@@ -69,11 +73,16 @@ class PhraseIndex:
     _exact: dict[str, list[tuple[tuple[_Spec, ...], Hashable]]] = field(default_factory=dict)
     _stems: dict[str, list[tuple[tuple[_Spec, ...], Hashable]]] = field(default_factory=dict)
     _stem_lengths: set[int] = field(default_factory=set)
+    # The first MIN_STEM letters of every stem: most words share them with none, and skip the stem lookups.
+    _stem_heads: set[str] = field(default_factory=set)
     # Words repeat across articles: each word's candidate phrases are worked out once.
     _memo: dict[str, tuple[tuple[tuple[_Spec, ...], Hashable], ...]] = field(default_factory=dict)
+    # The words of the memo that may start a phrase: a text's other words cost one set lookup each.
+    _starters: set[str] = field(default_factory=set)
 
     def add(self, phrase: str, payload: Hashable) -> None:
         self._memo.clear()
+        self._starters.clear()
         specs = parse_phrase(phrase)
         first = specs[0]
         if first.stem:
@@ -81,6 +90,7 @@ class PhraseIndex:
                 raise ValueError(f"stem {first.word!r}* is too short")
             self._stems.setdefault(first.word, []).append((specs, payload))
             self._stem_lengths.add(len(first.word))
+            self._stem_heads.add(first.word[:MIN_STEM])
         else:
             self._exact.setdefault(first.word, []).append((specs, payload))
 
@@ -96,9 +106,25 @@ class PhraseIndex:
     def _candidates(self, word: str) -> Iterator[tuple[tuple[_Spec, ...], Hashable]]:
         for form in self._forms(word):
             yield from self._exact.get(form, ())
-            for length in self._stem_lengths:
-                if length <= len(form):
-                    yield from self._stems.get(form[:length], ())
+            if form[:MIN_STEM] in self._stem_heads:
+                for length in self._stem_lengths:
+                    if length <= len(form):
+                        yield from self._stems.get(form[:length], ())
+
+    def _learn(self, words: set[str]) -> None:
+        """Work out the candidate phrases of the words not seen before."""
+        memo = self._memo
+        unseen = words.difference(memo)
+        if not unseen:
+            return
+        if len(memo) + len(unseen) > MEMO_SIZE:
+            memo.clear()
+            self._starters.clear()
+            unseen = words
+        for word in unseen:
+            candidates = memo[word] = tuple(self._candidates(word))
+            if candidates:
+                self._starters.add(word)
 
     @staticmethod
     def _word_fits(spec: _Spec, word: str) -> bool:
@@ -128,22 +154,19 @@ class PhraseIndex:
             j, k = t, k + 1
         return j
 
-    def find(self, tokens: list[Token], starts: Sequence[bool] | None = None,
+    def find(self, tokens: list[Token], start: Callable[[Token], bool] | None = None,
              ) -> Iterator[tuple[int, int, Hashable]]:
         """(first token index, last token index, payload) of every phrase occurrence, in text order;
-        starts, when given, says which tokens may start one (cheaper than checking every match)."""
-        for i, token in enumerate(tokens):
-            if starts is not None and not starts[i]:
+        start, when given, says which tokens may start one (asked only of tokens that could)."""
+        words = [t.text for t in tokens]
+        self._learn(set(words))
+        starters = self._starters
+        memo = self._memo
+        for i in [i for i, word in enumerate(words) if word in starters]:
+            if start is not None and not start(tokens[i]):
                 continue
-            candidates = self._memo.get(token.text)
-            if candidates is None:
-                if len(self._memo) > MEMO_SIZE:
-                    self._memo.clear()
-                candidates = self._memo[token.text] = tuple(self._candidates(token.text))
-            if not candidates:
-                continue
-            following = tokens[i + 1].text if i + 1 < len(tokens) else ""
-            for specs, payload in candidates:
+            following = words[i + 1] if i + 1 < len(words) else ""
+            for specs, payload in memo[words[i]]:
                 if len(specs) == 1:
                     yield i, i, payload
                     continue

@@ -157,12 +157,12 @@ class Gazetteer:
                 except ValueError:
                     continue
 
-    def _countries_in(self, tokens: list[Token], proper: list[bool], n_title: int,
+    def _countries_in(self, tokens: list[Token], n_title: int,
                       ) -> tuple[Counter[str], dict[str, int], set[tuple[int, int]], set[str]]:
         """Each country's weight from its names and demonyms, where it is first named, the spans, and the
         countries named by name (not only by a demonym)."""
         found: dict[tuple[int, int], set[tuple[str, bool]]] = {}
-        for first, last, payload in self.countries.find(tokens, proper):
+        for first, last, payload in self.countries.find(tokens, _proper):
             found.setdefault((first, last), set()).add(payload)  # type: ignore[arg-type]
         scores: Counter[str] = Counter()
         first_seen: dict[str, int] = {}
@@ -182,11 +182,11 @@ class Gazetteer:
                     named.add(code)
         return scores, first_seen, set(found), named
 
-    def _city_mentions(self, tokens: list[Token], proper: list[bool], n_title: int,
+    def _city_mentions(self, tokens: list[Token], n_title: int,
                        country_spans: set[tuple[int, int]], sentences: list[str] | None) -> list[_Mention]:
         found: dict[tuple[int, int], set[int]] = {}
         exact: set[tuple[int, int]] = set()
-        for first, last, (gid, stem) in self.by_name.find(tokens, proper):  # type: ignore[misc]
+        for first, last, (gid, stem) in self.by_name.find(tokens, _proper):  # type: ignore[misc]
             if stem:
                 # An inflected form opening a sentence is as likely a capitalised common word (Мирные жители).
                 if first == 0 or tokens[first - 1].sentence != tokens[first].sentence:
@@ -233,15 +233,14 @@ class Gazetteer:
         countries of the actors named (hint); of equal weights the first named. sentences (the text the
         tokens came from) lets Turkish endings after an apostrophe count as a place cue.
         """
-        proper = [_proper(t) for t in tokens]
-        scores, first_seen, country_spans, named = self._countries_in(tokens, proper, title_sentences)
+        scores, first_seen, country_spans, named = self._countries_in(tokens, title_sentences)
         for code, weight in (hint or {}).items():
             scores[code] += weight
             first_seen.setdefault(code, len(tokens))
         # The countries that anchor a town's name: those the text names, not those its other towns imply
         # ("Washington" must not make every surname an American town).
         anchors = Counter(scores)
-        mentions = self._city_mentions(tokens, proper, title_sentences, country_spans, sentences)
+        mentions = self._city_mentions(tokens, title_sentences, country_spans, sentences)
         text = {id(m): " ".join(t.original for t in tokens[m.first:m.last + 1]) for m in mentions}
         chosen: Counter[int] = Counter()
         named_as_town: set[int] = set()
