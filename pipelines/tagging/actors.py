@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipelines.tagging.lexicon import LexiconError, load_yaml
-from pipelines.tagging.matcher import PhraseIndex, Token, parse_phrase
+from pipelines.tagging.matcher import PhraseIndex, Token, TokenList, parse_phrase
 from schemas import data_path
 
 ACTORS_FILE = "actors.yaml"
@@ -54,11 +54,18 @@ class ActorIndex:
                 self.index.add(alias, number)
             for alias in exact:
                 self.exact[alias] = number
+        # The exact aliases as tokens' words, to find the few tokens worth comparing as written.
+        self.exact_folded = frozenset(alias.casefold() for alias in self.exact)
 
     def find(self, tokens: list[Token]) -> list[tuple[Actor, int]]:
         """Actors named in the tokens with how often, most named first."""
+        if not isinstance(tokens, TokenList):
+            tokens = TokenList(tokens)
         counts: Counter[int] = Counter(payload for _, _, payload in self.index.find(tokens))  # type: ignore[misc]
-        for i, token in enumerate(tokens):
+        positions = tokens.positions
+        written = positions.keys() & self.exact_folded
+        for i in sorted(i for word in written for i in positions[word]):
+            token = tokens[i]
             number = self.exact.get(token.original)
             if number is None:
                 continue

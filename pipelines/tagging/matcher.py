@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 # Hyphens and apostrophes split words ("al-Qaeda" is "al" "qaeda"), as they do in the lexicon terms.
@@ -26,9 +27,30 @@ class Token(NamedTuple):
     sentence: int
 
 
-def tokenize(sentences: list[str], offsets: list[int] | None = None) -> list[Token]:
+class TokenList(list[Token]):
+    """A text's tokens, with the word lookups every index makes worked out once (not to be changed after)."""
+
+    @cached_property
+    def words(self) -> list[str]:
+        """Each token's case-folded text."""
+        return [t.text for t in self]
+
+    @cached_property
+    def positions(self) -> dict[str, list[int]]:
+        """Where each distinct word occurs, in text order."""
+        positions: dict[str, list[int]] = {}
+        for i, word in enumerate(self.words):
+            at = positions.get(word)
+            if at is None:
+                positions[word] = [i]
+            else:
+                at.append(i)
+        return positions
+
+
+def tokenize(sentences: list[str], offsets: list[int] | None = None) -> TokenList:
     """Tokens of a list of sentences; offsets (each sentence's start in the text) default to 0."""
-    tokens: list[Token] = []
+    tokens = TokenList()
     append = tokens.append
     # tuple.__new__ skips the named tuple's keyword handling: a third of the cost of a token.
     new = tuple.__new__
@@ -65,6 +87,20 @@ def parse_phrase(phrase: str) -> tuple[_Spec, ...]:
     return tuple(specs)
 
 
+_Entry = tuple[int, tuple[_Spec, ...], Hashable]
+
+
+class _Candidates(NamedTuple):
+    """The phrases a word may start, numbered in the order they are tried: those that need no particular
+    next word, and those that do, by that word (most multi-word names fail on their second word)."""
+
+    anyway: tuple[_Entry, ...]
+    by_second: dict[str, tuple[_Entry, ...]]
+
+
+_NONE = _Candidates((), {})
+
+
 @dataclass
 class PhraseIndex:
     """Phrases indexed by their first word, each carrying a payload; matched token by token."""
@@ -76,7 +112,7 @@ class PhraseIndex:
     # The first MIN_STEM letters of every stem: most words share them with none, and skip the stem lookups.
     _stem_heads: set[str] = field(default_factory=set)
     # Words repeat across articles: each word's candidate phrases are worked out once.
-    _memo: dict[str, tuple[tuple[tuple[_Spec, ...], Hashable], ...]] = field(default_factory=dict)
+    _memo: dict[str, _Candidates] = field(default_factory=dict)
     # The words of the memo that may start a phrase: a text's other words cost one set lookup each.
     _starters: set[str] = field(default_factory=set)
 
@@ -97,34 +133,54 @@ class PhraseIndex:
     def __len__(self) -> int:
         return sum(map(len, self._exact.values())) + sum(map(len, self._stems.values()))
 
-    def _forms(self, word: str) -> Iterable[str]:
-        yield word
-        for prefix in self.prefixes:
-            if word.startswith(prefix) and len(word) - len(prefix) >= MIN_STEM:
-                yield word[len(prefix):]
+    def _forms(self, word: str) -> list[str]:
+        if not (self.prefixes and word.startswith(self.prefixes)):
+            return [word]
+        return [word] + [word[len(prefix):] for prefix in self.prefixes
+                         if word.startswith(prefix) and len(word) - len(prefix) >= MIN_STEM]
 
-    def _candidates(self, word: str) -> Iterator[tuple[tuple[_Spec, ...], Hashable]]:
+    def _candidates(self, word: str) -> list[tuple[tuple[_Spec, ...], Hashable]]:
+        found: list[tuple[tuple[_Spec, ...], Hashable]] = []
         for form in self._forms(word):
-            yield from self._exact.get(form, ())
+            if form in self._exact:
+                found += self._exact[form]
             if form[:MIN_STEM] in self._stem_heads:
                 for length in self._stem_lengths:
                     if length <= len(form):
-                        yield from self._stems.get(form[:length], ())
+                        found += self._stems.get(form[:length], ())
+        return found
 
-    def _learn(self, words: set[str]) -> None:
+    def _learn(self, words: Iterable[str]) -> None:
         """Work out the candidate phrases of the words not seen before."""
         memo = self._memo
-        unseen = words.difference(memo)
+        unseen = [word for word in words if word not in memo]
         if not unseen:
             return
         if len(memo) + len(unseen) > MEMO_SIZE:
             memo.clear()
             self._starters.clear()
-            unseen = words
-        for word in unseen:
-            candidates = memo[word] = tuple(self._candidates(word))
-            if candidates:
+            unseen = list(words)
+        memo.update(dict.fromkeys(unseen, _NONE))
+        # Most words start no phrase in any form: only those that might are looked up in full.
+        exact, heads, prefixes = self._exact, self._stem_heads, self.prefixes
+        for word in [w for w in unseen if w in exact or w[:MIN_STEM] in heads or w.startswith(prefixes)]:
+            memo[word] = self._grouped(word)
+            if memo[word] is not _NONE:
                 self._starters.add(word)
+
+    def _grouped(self, word: str) -> _Candidates:
+        candidates = self._candidates(word)
+        if not candidates:
+            return _NONE
+        anyway: list[_Entry] = []
+        by_second: dict[str, list[_Entry]] = {}
+        for n, (specs, payload) in enumerate(candidates):
+            second = specs[1] if len(specs) > 1 else None
+            if second is None or second.gap or second.stem:
+                anyway.append((n, specs, payload))
+            else:
+                by_second.setdefault(second.word, []).append((n, specs, payload))
+        return _Candidates(tuple(anyway), {w: tuple(e) for w, e in by_second.items()})
 
     @staticmethod
     def _word_fits(spec: _Spec, word: str) -> bool:
@@ -158,21 +214,21 @@ class PhraseIndex:
              ) -> Iterator[tuple[int, int, Hashable]]:
         """(first token index, last token index, payload) of every phrase occurrence, in text order;
         start, when given, says which tokens may start one (asked only of tokens that could)."""
-        words = [t.text for t in tokens]
-        self._learn(set(words))
-        starters = self._starters
+        if not isinstance(tokens, TokenList):
+            tokens = TokenList(tokens)
+        words, positions = tokens.words, tokens.positions
+        self._learn(positions)
         memo = self._memo
-        for i in [i for i, word in enumerate(words) if word in starters]:
+        found = positions.keys() & self._starters
+        for i in sorted(i for word in found for i in positions[word]):
             if start is not None and not start(tokens[i]):
                 continue
-            following = words[i + 1] if i + 1 < len(words) else ""
-            for specs, payload in memo[words[i]]:
+            candidates = memo[words[i]]
+            fitting = candidates.by_second.get(words[i + 1]) if i + 1 < len(words) else None
+            # In the order they would be tried one by one: the payloads of one place keep their order.
+            for _, specs, payload in sorted(candidates.anyway + fitting) if fitting else candidates.anyway:
                 if len(specs) == 1:
                     yield i, i, payload
-                    continue
-                second = specs[1]
-                # Most multi-word names fail on their second word: check it before the full walk.
-                if not (second.gap or second.stem) and second.word != following:
                     continue
                 end = self._rest(specs, tokens, i)
                 if end is not None:
