@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -57,14 +58,12 @@ class ActorIndex:
         # The exact aliases as tokens' words, to find the few tokens worth comparing as written.
         self.exact_folded = frozenset(alias.casefold() for alias in self.exact)
 
-    def find(self, tokens: list[Token]) -> list[tuple[Actor, int]]:
+    def find(self, tokens: Sequence[Token]) -> list[tuple[Actor, int]]:
         """Actors named in the tokens with how often, most named first."""
-        if not isinstance(tokens, TokenList):
-            tokens = TokenList(tokens)
+        tokens = TokenList.of(tokens)
         counts: Counter[int] = Counter(payload for _, _, payload in self.index.find(tokens))  # type: ignore[misc]
-        positions = tokens.positions
-        written = positions.keys() & self.exact_folded
-        for i in sorted(i for word in written for i in positions[word]):
+        written = tokens.vocabulary & self.exact_folded
+        for i in tokens.where(written) if written else ():
             token = tokens[i]
             number = self.exact.get(token.original)
             if number is None:

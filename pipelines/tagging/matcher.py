@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import NamedTuple
+from itertools import compress
+from typing import NamedTuple, overload
 
 # Hyphens and apostrophes split words ("al-Qaeda" is "al" "qaeda"), as they do in the lexicon terms.
 TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -27,40 +28,87 @@ class Token(NamedTuple):
     sentence: int
 
 
-class TokenList(list[Token]):
-    """A text's tokens, with the word lookups every index makes worked out once (not to be changed after)."""
+class TokenList(Sequence[Token]):
+    """A text's tokens, kept by column: the words every index looks up are built at C speed, and a token's
+    offsets are worked out only for the sentences a caller looks into (most are never looked into)."""
+
+    def __init__(self, sentences: list[str], offsets: list[int] | None = None) -> None:
+        self._sentences = sentences
+        self._offsets = offsets
+        self.originals: list[str] = []
+        self.sentence_of: list[int] = []
+        self._first: list[int] = []
+        for index, sentence in enumerate(sentences):
+            found = TOKEN.findall(sentence)
+            self._first.append(len(self.originals))
+            self.originals += found
+            self.sentence_of += [index] * len(found)
+        self._first.append(len(self.originals))
+        self.words: list[str] = list(map(str.casefold, self.originals))
+        self._spans: dict[int, list[tuple[int, int]]] = {}
+
+    @classmethod
+    def of(cls, tokens: Sequence[Token]) -> TokenList:
+        """Tokens from elsewhere (a list of Token) as a TokenList."""
+        if isinstance(tokens, TokenList):
+            return tokens
+        made = cls([])
+        made.originals = [t.original for t in tokens]
+        made.sentence_of = [t.sentence for t in tokens]
+        made.words = [t.text for t in tokens]
+        made._given = list(tokens)
+        return made
 
     @cached_property
-    def words(self) -> list[str]:
-        """Each token's case-folded text."""
-        return [t.text for t in self]
+    def vocabulary(self) -> set[str]:
+        """The distinct words."""
+        return set(self.words)
 
-    @cached_property
-    def positions(self) -> dict[str, list[int]]:
-        """Where each distinct word occurs, in text order."""
-        positions: dict[str, list[int]] = {}
-        for i, word in enumerate(self.words):
-            at = positions.get(word)
-            if at is None:
-                positions[word] = [i]
-            else:
-                at.append(i)
-        return positions
+    def where(self, words: set[str]) -> list[int]:
+        """Indexes of the tokens that are one of these words, in text order."""
+        return list(compress(range(len(self.words)), map(words.__contains__, self.words)))
+
+    def sentence_tokens(self, sentence: int) -> range:
+        """Indexes of the tokens of one sentence."""
+        return range(self._first[sentence], self._first[sentence + 1])
+
+    def _token(self, i: int) -> Token:
+        given = getattr(self, "_given", None)
+        if given is not None:
+            return given[i]
+        sentence = self.sentence_of[i]
+        spans = self._spans.get(sentence)
+        if spans is None:
+            spans = self._spans[sentence] = [m.span() for m in TOKEN.finditer(self._sentences[sentence])]
+        start, end = spans[i - self._first[sentence]]
+        base = self._offsets[sentence] if self._offsets else 0
+        return Token(self.words[i], self.originals[i], base + start, base + end, sentence)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @overload
+    def __getitem__(self, index: int) -> Token: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Token]: ...
+
+    def __getitem__(self, index: int | slice) -> Token | list[Token]:
+        if isinstance(index, slice):
+            return [self._token(i) for i in range(*index.indices(len(self.words)))]
+        if index < 0:
+            index += len(self.words)
+        if not 0 <= index < len(self.words):
+            raise IndexError("token index out of range")
+        return self._token(index)
+
+    def __iter__(self) -> Iterator[Token]:
+        return (self._token(i) for i in range(len(self.words)))
 
 
 def tokenize(sentences: list[str], offsets: list[int] | None = None) -> TokenList:
     """Tokens of a list of sentences; offsets (each sentence's start in the text) default to 0."""
-    tokens = TokenList()
-    append = tokens.append
-    # tuple.__new__ skips the named tuple's keyword handling: a third of the cost of a token.
-    new = tuple.__new__
-    for index, sentence in enumerate(sentences):
-        base = offsets[index] if offsets else 0
-        for m in TOKEN.finditer(sentence):
-            word = m.group()
-            start, end = m.span()
-            append(new(Token, (word.casefold(), word, base + start, base + end, index)))
-    return tokens
+    return TokenList(sentences, offsets)
 
 
 @dataclass(frozen=True)
@@ -186,8 +234,10 @@ class PhraseIndex:
     def _word_fits(spec: _Spec, word: str) -> bool:
         return word.startswith(spec.word) if spec.stem else word == spec.word
 
-    def _rest(self, specs: tuple[_Spec, ...], tokens: list[Token], i: int) -> int | None:
+    def _rest(self, specs: tuple[_Spec, ...], tokens: TokenList, i: int) -> int | None:
         """Index of the last token of a match whose first word is tokens[i], or None."""
+        words, sentence_of = tokens.words, tokens.sentence_of
+        sentence = sentence_of[i]
         j = i
         k = 1
         while k < len(specs):
@@ -196,32 +246,35 @@ class PhraseIndex:
                 nxt = specs[k + 1]
                 for skip in range(1, 4):
                     t = j + skip + 1
-                    same = t < len(tokens) and tokens[t].sentence == tokens[i].sentence
-                    if same and self._word_fits(nxt, tokens[t].text):
+                    same = t < len(words) and sentence_of[t] == sentence
+                    if same and self._word_fits(nxt, words[t]):
                         j, k = t, k + 2
                         break
                 else:
                     return None
                 continue
             t = j + 1
-            if (t >= len(tokens) or tokens[t].sentence != tokens[i].sentence
-                    or tokens[t].start - tokens[j].end > MAX_GAP or not self._word_fits(spec, tokens[t].text)):
+            if (t >= len(words) or sentence_of[t] != sentence or not self._word_fits(spec, words[t])
+                    or tokens[t].start - tokens[j].end > MAX_GAP):
                 return None
             j, k = t, k + 1
         return j
 
-    def find(self, tokens: list[Token], start: Callable[[Token], bool] | None = None,
+    def find(self, tokens: Sequence[Token], start: Callable[[str], bool] | None = None,
              ) -> Iterator[tuple[int, int, Hashable]]:
         """(first token index, last token index, payload) of every phrase occurrence, in text order;
-        start, when given, says which tokens may start one (asked only of tokens that could)."""
-        if not isinstance(tokens, TokenList):
-            tokens = TokenList(tokens)
-        words, positions = tokens.words, tokens.positions
-        self._learn(positions)
+        start, when given, says from its original spelling which tokens may start one (asked only of
+        tokens that could)."""
+        tokens = TokenList.of(tokens)
+        words = tokens.words
+        self._learn(tokens.vocabulary)
         memo = self._memo
-        found = positions.keys() & self._starters
-        for i in sorted(i for word in found for i in positions[word]):
-            if start is not None and not start(tokens[i]):
+        found = tokens.vocabulary & self._starters
+        if not found:
+            return
+        originals = tokens.originals
+        for i in tokens.where(found):
+            if start is not None and not start(originals[i]):
                 continue
             candidates = memo[words[i]]
             fitting = candidates.by_second.get(words[i + 1]) if i + 1 < len(words) else None

@@ -72,9 +72,9 @@ def _script(name: str) -> str:
     return ""
 
 
-def _proper(token: Token) -> bool:
-    """A token that may start a place name: capitalised, or in a script without case (Arabic)."""
-    first = token.original[0]
+def _proper(original: str) -> bool:
+    """A word (as written) that may start a place name: capitalised, or in a script without case (Arabic)."""
+    first = original[0]
     return first.isupper() or (first.isalpha() and not first.islower())
 
 
