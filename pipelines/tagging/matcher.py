@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import compress
+from itertools import accumulate, compress
 from typing import NamedTuple, overload
 
 # Hyphens and apostrophes split words ("al-Qaeda" is "al" "qaeda"), as they do in the lexicon terms.
 TOKEN = re.compile(r"\w+", re.UNICODE)
+# The same words as TOKEN with what lies between them: a sentence's split is its words and their offsets.
+_PIECES = re.compile(r"(\w+)", re.UNICODE)
 # A phrase's words must sit close: only spaces or punctuation between them, not a clause.
 MAX_GAP = 3
 # A stem must keep this many letters, or "ab*" would match half the dictionary.
@@ -33,19 +35,23 @@ class TokenList(Sequence[Token]):
     offsets are worked out only for the sentences a caller looks into (most are never looked into)."""
 
     def __init__(self, sentences: list[str], offsets: list[int] | None = None) -> None:
-        self._sentences = sentences
         self._offsets = offsets
         self.originals: list[str] = []
         self.sentence_of: list[int] = []
+        # Per sentence: what comes before its first word, the word, what comes after, ...
+        self._pieces: list[list[str]] = []
         self._first: list[int] = []
         for index, sentence in enumerate(sentences):
-            found = TOKEN.findall(sentence)
+            pieces = _PIECES.split(sentence)
+            found = pieces[1::2]
+            self._pieces.append(pieces)
             self._first.append(len(self.originals))
             self.originals += found
             self.sentence_of += [index] * len(found)
         self._first.append(len(self.originals))
         self.words: list[str] = list(map(str.casefold, self.originals))
-        self._spans: dict[int, list[tuple[int, int]]] = {}
+        self._bounds: dict[int, list[int]] = {}
+        self._given: list[Token] | None = None
 
     @classmethod
     def of(cls, tokens: Sequence[Token]) -> TokenList:
@@ -58,6 +64,13 @@ class TokenList(Sequence[Token]):
         made.words = [t.text for t in tokens]
         made._given = list(tokens)
         return made
+
+    def gap_after(self, i: int) -> int:
+        """How many characters lie between token i and the next token of its sentence."""
+        if self._given is not None:
+            return self._given[i + 1].start - self._given[i].end
+        sentence = self.sentence_of[i]
+        return len(self._pieces[sentence][2 * (i - self._first[sentence]) + 2])
 
     @cached_property
     def vocabulary(self) -> set[str]:
@@ -73,16 +86,15 @@ class TokenList(Sequence[Token]):
         return range(self._first[sentence], self._first[sentence + 1])
 
     def _token(self, i: int) -> Token:
-        given = getattr(self, "_given", None)
-        if given is not None:
-            return given[i]
+        if self._given is not None:
+            return self._given[i]
         sentence = self.sentence_of[i]
-        spans = self._spans.get(sentence)
-        if spans is None:
-            spans = self._spans[sentence] = [m.span() for m in TOKEN.finditer(self._sentences[sentence])]
-        start, end = spans[i - self._first[sentence]]
+        bounds = self._bounds.get(sentence)
+        if bounds is None:
+            bounds = self._bounds[sentence] = list(accumulate(map(len, self._pieces[sentence])))
+        k = 2 * (i - self._first[sentence])
         base = self._offsets[sentence] if self._offsets else 0
-        return Token(self.words[i], self.originals[i], base + start, base + end, sentence)
+        return Token(self.words[i], self.originals[i], base + bounds[k], base + bounds[k + 1], sentence)
 
     def __len__(self) -> int:
         return len(self.words)
@@ -198,20 +210,23 @@ class PhraseIndex:
                         found += self._stems.get(form[:length], ())
         return found
 
-    def _learn(self, words: Iterable[str]) -> None:
+    def _learn(self, words: set[str]) -> None:
         """Work out the candidate phrases of the words not seen before."""
         memo = self._memo
-        unseen = [word for word in words if word not in memo]
+        unseen = words.difference(memo)
         if not unseen:
             return
         if len(memo) + len(unseen) > MEMO_SIZE:
             memo.clear()
             self._starters.clear()
-            unseen = list(words)
+            unseen = set(words)
         memo.update(dict.fromkeys(unseen, _NONE))
         # Most words start no phrase in any form: only those that might are looked up in full.
-        exact, heads, prefixes = self._exact, self._stem_heads, self.prefixes
-        for word in [w for w in unseen if w in exact or w[:MIN_STEM] in heads or w.startswith(prefixes)]:
+        maybe = self._exact.keys() & unseen
+        heads, prefixes = self._stem_heads, self.prefixes
+        if heads or prefixes:
+            maybe.update([w for w in unseen if w[:MIN_STEM] in heads or w.startswith(prefixes)])
+        for word in maybe:
             memo[word] = self._grouped(word)
             if memo[word] is not _NONE:
                 self._starters.add(word)
@@ -255,7 +270,7 @@ class PhraseIndex:
                 continue
             t = j + 1
             if (t >= len(words) or sentence_of[t] != sentence or not self._word_fits(spec, words[t])
-                    or tokens[t].start - tokens[j].end > MAX_GAP):
+                    or tokens.gap_after(j) > MAX_GAP):
                 return None
             j, k = t, k + 1
         return j
