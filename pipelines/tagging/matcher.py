@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from itertools import accumulate, compress
 from typing import NamedTuple, overload
 
@@ -130,8 +130,19 @@ class _Spec:
     gap: bool = False
 
 
+@cache
+def _plain_spec(word: str) -> _Spec:
+    return _Spec(word)
+
+
 def parse_phrase(phrase: str) -> tuple[_Spec, ...]:
     """A lexicon phrase to word specs: 'word' exact, 'word*' any ending, a lone '*' one to three words."""
+    if "*" not in phrase:
+        # Most phrases (all but a few of the gazetteer's names) are plain words: one pass, shared specs.
+        plain = tuple(_plain_spec(w.casefold()) for w in TOKEN.findall(phrase))
+        if not plain:
+            raise ValueError(f"phrase {phrase!r} must start and end with a word")
+        return plain
     specs: list[_Spec] = []
     for chunk in phrase.strip().split():
         if chunk == "*":

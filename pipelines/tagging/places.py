@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -66,10 +66,18 @@ class City:
 
 
 def _script(name: str) -> str:
+    # Most names start with an ASCII letter, which unicodedata names LATIN ...: skip the lookup.
+    if name[:1].isascii() and name[:1].isalpha():
+        return "LATIN"
     for char in name:
         if char.isalpha():
-            return unicodedata.name(char, "").split(" ")[0]
+            return _char_script(char)
     return ""
+
+
+@cache
+def _char_script(char: str) -> str:
+    return unicodedata.name(char, "").split(" ")[0]
 
 
 def _proper(original: str) -> bool:
@@ -80,6 +88,8 @@ def _proper(original: str) -> bool:
 
 def inflected_forms(name: str) -> list[str]:
     """Stem phrases ('Москв*') that match a Cyrillic town name in its other cases; none for short names."""
+    if name.isascii():
+        return []
     match = _LAST_WORD.search(name)
     if match is None or _script(match.group(1)) != "CYRILLIC":
         return []
