@@ -165,19 +165,11 @@ class _Candidates(NamedTuple):
     """The phrases a word may start, numbered in the order they are tried: those that need no particular
     next word, and those that do, by that word (most multi-word names fail on their second word)."""
 
-    anyway: list[_Entry]
-    by_second: dict[str, list[_Entry]]
-
-    def add(self, entry: _Entry) -> None:
-        specs = entry[1]
-        second = specs[1] if len(specs) > 1 else None
-        if second is None or second.gap or second.stem:
-            self.anyway.append(entry)
-        else:
-            self.by_second.setdefault(second.word, []).append(entry)
+    anyway: tuple[_Entry, ...]
+    by_second: dict[str, tuple[_Entry, ...]]
 
 
-_NONE = _Candidates([], {})
+_NONE = _Candidates((), {})
 
 
 @dataclass
@@ -187,9 +179,6 @@ class PhraseIndex:
     prefixes: tuple[str, ...] = ()
     _exact: dict[str, list[tuple[tuple[_Spec, ...], Hashable]]] = field(default_factory=dict)
     _stems: dict[str, list[tuple[tuple[_Spec, ...], Hashable]]] = field(default_factory=dict)
-    # The phrases of each first word, grouped as they are tried: most words have no other candidates, and
-    # grouping when a word is first seen would make the first articles (San, Al, Saint) slow.
-    _exact_groups: dict[str, _Candidates] = field(default_factory=dict)
     _stem_lengths: set[int] = field(default_factory=set)
     # The first MIN_STEM letters of every stem: most words share them with none, and skip the stem lookups.
     _stem_heads: set[str] = field(default_factory=set)
@@ -210,12 +199,7 @@ class PhraseIndex:
             self._stem_lengths.add(len(first.word))
             self._stem_heads.add(first.word[:MIN_STEM])
         else:
-            entries = self._exact.setdefault(first.word, [])
-            group = self._exact_groups.get(first.word)
-            if group is None:
-                group = self._exact_groups[first.word] = _Candidates([], {})
-            group.add((len(entries), specs, payload))
-            entries.append((specs, payload))
+            self._exact.setdefault(first.word, []).append((specs, payload))
 
     def __len__(self) -> int:
         return sum(map(len, self._exact.values())) + sum(map(len, self._stems.values()))
@@ -226,16 +210,15 @@ class PhraseIndex:
         return [word] + [word[len(prefix):] for prefix in self.prefixes
                          if word.startswith(prefix) and len(word) - len(prefix) >= MIN_STEM]
 
-    def _sources(self, word: str) -> list[list[tuple[tuple[_Spec, ...], Hashable]]]:
-        """The phrase lists a word's candidates come from, in the order they are tried."""
-        found = []
+    def _candidates(self, word: str) -> list[tuple[tuple[_Spec, ...], Hashable]]:
+        found: list[tuple[tuple[_Spec, ...], Hashable]] = []
         for form in self._forms(word):
             if form in self._exact:
-                found.append(self._exact[form])
+                found += self._exact[form]
             if form[:MIN_STEM] in self._stem_heads:
                 for length in self._stem_lengths:
-                    if length <= len(form) and form[:length] in self._stems:
-                        found.append(self._stems[form[:length]])
+                    if length <= len(form):
+                        found += self._stems.get(form[:length], ())
         return found
 
     def _learn(self, words: set[str]) -> None:
@@ -260,15 +243,18 @@ class PhraseIndex:
                 self._starters.add(word)
 
     def _grouped(self, word: str) -> _Candidates:
-        sources = self._sources(word)
-        if not sources:
+        candidates = self._candidates(word)
+        if not candidates:
             return _NONE
-        if len(sources) == 1 and sources[0] is self._exact.get(word):
-            return self._exact_groups[word]
-        grouped = _Candidates([], {})
-        for n, (specs, payload) in enumerate(entry for source in sources for entry in source):
-            grouped.add((n, specs, payload))
-        return grouped
+        anyway: list[_Entry] = []
+        by_second: dict[str, list[_Entry]] = {}
+        for n, (specs, payload) in enumerate(candidates):
+            second = specs[1] if len(specs) > 1 else None
+            if second is None or second.gap or second.stem:
+                anyway.append((n, specs, payload))
+            else:
+                by_second.setdefault(second.word, []).append((n, specs, payload))
+        return _Candidates(tuple(anyway), {w: tuple(e) for w, e in by_second.items()})
 
     @staticmethod
     def _word_fits(spec: _Spec, word: str) -> bool:
