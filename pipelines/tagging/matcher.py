@@ -182,6 +182,8 @@ class PhraseIndex:
     _stem_lengths: set[int] = field(default_factory=set)
     # The first MIN_STEM letters of every stem: most words share them with none, and skip the stem lookups.
     _stem_heads: set[str] = field(default_factory=set)
+    # How long the heads are: the shortest stem's length (0 until there is a stem).
+    _head_length: int = 0
     # Words repeat across articles: each word's candidate phrases are worked out once.
     _memo: dict[str, _Candidates] = field(default_factory=dict)
     # The words of the memo that may start a phrase: a text's other words cost one set lookup each.
@@ -197,7 +199,12 @@ class PhraseIndex:
                 raise ValueError(f"stem {first.word!r}* is too short")
             self._stems.setdefault(first.word, []).append((specs, payload))
             self._stem_lengths.add(len(first.word))
-            self._stem_heads.add(first.word[:MIN_STEM])
+            if not self._head_length or len(first.word) < self._head_length:
+                # The heads are as long as the shortest stem: the longer, the fewer words they let through.
+                self._head_length = len(first.word)
+                self._stem_heads = {stem[:self._head_length] for stem in self._stems}
+            else:
+                self._stem_heads.add(first.word[:self._head_length])
         else:
             self._exact.setdefault(first.word, []).append((specs, payload))
 
@@ -215,7 +222,7 @@ class PhraseIndex:
         for form in self._forms(word):
             if form in self._exact:
                 found += self._exact[form]
-            if form[:MIN_STEM] in self._stem_heads:
+            if form[:self._head_length] in self._stem_heads:
                 for length in self._stem_lengths:
                     if length <= len(form):
                         found += self._stems.get(form[:length], ())
@@ -234,9 +241,9 @@ class PhraseIndex:
         memo.update(dict.fromkeys(unseen, _NONE))
         # Most words start no phrase in any form: only those that might are looked up in full.
         maybe = self._exact.keys() & unseen
-        heads, prefixes = self._stem_heads, self.prefixes
+        heads, length, prefixes = self._stem_heads, self._head_length, self.prefixes
         if heads or prefixes:
-            maybe.update([w for w in unseen if w[:MIN_STEM] in heads or w.startswith(prefixes)])
+            maybe.update([w for w in unseen if w[:length] in heads or w.startswith(prefixes)])
         for word in maybe:
             memo[word] = self._grouped(word)
             if memo[word] is not _NONE:
