@@ -168,7 +168,10 @@ def describe_summary(summary: dict[str, Any]) -> str:
         lines.append(f"  input     {c['input_records']} records, {c['input_invalid']} invalid, {c['text_records']} "
                      f"with text, {c['articles_extracted']} extracted from HTML, {c['extract_failed']} without a "
                      "usable body")
-    lines.append(f"  dedup     {c['duplicates']} duplicates folded into their representatives")
+    earlier = ""
+    if c.get("already_seen") or c.get("revisions"):
+        earlier = f"; {c['already_seen']} already emitted by earlier runs, {c['revisions']} revised"
+    lines.append(f"  dedup     {c['duplicates']} duplicates folded into their representatives{earlier}")
     filtered = f", {c['filtered_not_conflict']} non-conflict left out" if c["filtered_not_conflict"] else ""
     lines.append(f"  events    {c['events_written']} written ({c['conflict_events']} conflict){filtered}")
     outputs = summary["outputs"]
