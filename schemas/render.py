@@ -18,6 +18,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from schemas.generated import write_or_check
+
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "event-v1.schema.json"
 PROTO = HERE / "event-v1.proto"
@@ -247,18 +249,7 @@ def rendered(schema: dict[str, Any] | None = None) -> dict[Path, str]:
 
 
 def main(argv: list[str]) -> int:
-    stale = []
-    for path, text in rendered().items():
-        if "--check" in argv:
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                stale.append(path.name)
-        else:
-            path.write_text(text, encoding="utf-8")
-            print(path)
-    if stale:
-        print(f"stale schema files: {', '.join(stale)}; run `python -m schemas.render`", file=sys.stderr)
-        return 1
-    return 0
+    return write_or_check(rendered(), "--check" in argv, "schema files", "`python -m schemas.render`")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from pipelines.options import SitrepOptions, StreamOptions, option_names, parse_bool
+from schemas.generated import write_or_check
 
 HERE = Path(__file__).resolve().parent
 
@@ -79,20 +80,9 @@ def render(spec: dict) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    check = "--check" in argv
-    stale = []
-    for filename, spec in TEMPLATES.items():
-        text = json.dumps(render(spec), indent=2, ensure_ascii=False) + "\n"
-        path = HERE / filename
-        if check:
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                stale.append(filename)
-        else:
-            path.write_text(text, encoding="utf-8")
-    if stale:
-        print(f"stale template metadata: {', '.join(stale)}; run deploy/dataflow/make_metadata.py", file=sys.stderr)
-        return 1
-    return 0
+    files = {HERE / name: json.dumps(render(spec), indent=2, ensure_ascii=False) + "\n"
+             for name, spec in TEMPLATES.items()}
+    return write_or_check(files, "--check" in argv, "template metadata", "deploy/dataflow/make_metadata.py")
 
 
 if __name__ == "__main__":
