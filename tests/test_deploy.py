@@ -95,3 +95,15 @@ def test_template_launch_path_commits_state_inside_the_pipeline(tmp_path):
     again = run(["--sample", "--out", str(tmp_path / "b"), "--state", str(state)])
     assert again["counts"]["events_written"] == 0
     assert again["counts"]["already_seen"] == 6
+
+
+def test_terraform_is_formatted():
+    """`terraform fmt -check` on deploy/terraform (validate needs the provider download, which CI cannot do)."""
+    import shutil
+
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        pytest.skip("terraform is not installed (https://developer.hashicorp.com/terraform/install)")
+    done = subprocess.run([terraform, "fmt", "-check", "-diff", str(ROOT / "deploy/terraform")],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout
