@@ -61,14 +61,17 @@ class StateRecord:
         return StateRecord(key=data["k"], time=data["t"], value=data["v"])
 
 
+def recency(record: StateRecord) -> tuple[str, str]:
+    """Which of two records of a key wins: the later time (ties: the larger value's JSON, so any order agrees)."""
+    return record.time, json.dumps(record.value, sort_keys=True)
+
+
 def newest(records: Iterable[StateRecord]) -> dict[str, StateRecord]:
-    """Merge records by key, the latest time winning (ties: the larger value's JSON, so any order agrees)."""
+    """Merge records by key, the most recent (by `recency`) winning."""
     merged: dict[str, StateRecord] = {}
     for record in records:
         current = merged.get(record.key)
-        if current is None or (record.time, json.dumps(record.value, sort_keys=True)) > (
-            current.time, json.dumps(current.value, sort_keys=True)
-        ):
+        if current is None or recency(record) > recency(current):
             merged[record.key] = record
     return merged
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
-from connectors.state import StateLog, StateRecord
-from pipelines.dedup import ORDER_EVENT_ID, DedupResult, article_key, content_fingerprint
+from connectors.state import StateLog, StateRecord, recency
+from pipelines.dedup import ORDER_EVENT_ID, DedupResult, article_key, content_fingerprint, merge_groups, singleton
 from pipelines.neardup import (
     DocNode,
     NearDupSettings,
@@ -24,7 +23,7 @@ from pipelines.neardup import (
     resolve_cluster,
     state_value,
 )
-from pipelines.transforms import DedupBy, counter
+from pipelines.transforms import counter
 
 STATE_NAMESPACE = "dedup"
 STATE = "state"
@@ -40,13 +39,29 @@ def guid_key(group: DedupResult) -> str:
     return "url:" + article_key(article)
 
 
+class DedupBy(beam.PTransform):
+    """Groups of copies that share a key are merged into one group with one representative."""
+
+    def __init__(self, key: Callable[[DedupResult], str], label: str) -> None:
+        super().__init__(label)
+        self.key = key
+
+    def expand(self, groups: beam.PCollection) -> beam.PCollection:
+        return (
+            groups
+            | "Key" >> beam.Map(lambda g, key=self.key: (key(g), g))
+            | "Group" >> beam.GroupByKey()
+            | "Merge" >> beam.MapTuple(lambda _key, gs: merge_groups(gs))
+        )
+
+
 class ExactGroups(beam.PTransform):
     """Articles -> groups of exact copies: same canonical URL key, same feed GUID, same normalized text."""
 
     def expand(self, articles: beam.PCollection) -> beam.PCollection:
         return (
             articles
-            | "AsGroups" >> beam.Map(lambda a: DedupResult(a, ()))
+            | "AsGroups" >> beam.Map(singleton)
             | "ByUrl" >> DedupBy(lambda g: article_key(g.representative), "ByUrl")
             | "ByGuid" >> DedupBy(guid_key, "ByGuid")
             | "ByContent" >> DedupBy(lambda g: content_fingerprint(g.representative.text), "ByContent")
@@ -54,7 +69,7 @@ class ExactGroups(beam.PTransform):
 
 
 def _newest(records: Iterable[StateRecord]) -> StateRecord:
-    return max(records, key=lambda r: (r.time, json.dumps(r.value, sort_keys=True)))
+    return max(records, key=recency)
 
 
 class ReadDedupState(beam.PTransform):

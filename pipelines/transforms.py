@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +19,7 @@ from connectors.feedstate import FeedState, entry_keys
 from connectors.http import FetchPolicy
 from connectors.pages import ArticleFetcher, make_fetcher
 from connectors.state import parse_time
-from pipelines.dedup import DedupResult, article_key, content_fingerprint, merge_groups, singleton
+from pipelines.dedup import DedupResult
 from pipelines.events import InvalidEventError, Provenance, build_event, validate_event
 from pipelines.extract import ArticleExtractor, ExtractionError, article_from_text
 from pipelines.inputs import InputRecordError, TextRecord, parse_input_line
@@ -235,43 +235,6 @@ class ExtractDoFn(beam.DoFn):
             return
         self.extracted.inc()
         yield article
-
-
-class DedupBy(beam.PTransform):
-    """Groups of copies that share a key are merged into one group with one representative."""
-
-    def __init__(self, key: Callable[[DedupResult], str], label: str) -> None:
-        super().__init__(label)
-        self.key = key
-
-    def expand(self, groups: beam.PCollection) -> beam.PCollection:
-        return (
-            groups
-            | "Key" >> beam.Map(lambda g, key=self.key: (key(g), g))
-            | "Group" >> beam.GroupByKey()
-            | "Merge" >> beam.MapTuple(lambda _key, gs: merge_groups(gs))
-        )
-
-
-class ExactDedup(beam.PTransform):
-    """Articles -> one DedupResult per story: copies by canonical URL key, then by content fingerprint."""
-
-    def expand(self, articles: beam.PCollection) -> beam.PCollection:
-        return (
-            articles
-            | "AsGroups" >> beam.Map(singleton)
-            | "ByUrl" >> DedupBy(lambda g: article_key(g.representative), "ByUrl")
-            | "ByContent" >> DedupBy(lambda g: content_fingerprint(g.representative.text), "ByContent")
-            | "CountDuplicates" >> beam.Map(_count_duplicates)
-        )
-
-
-_duplicates = counter("duplicates")
-
-
-def _count_duplicates(group: DedupResult) -> DedupResult:
-    _duplicates.inc(group.copies)
-    return group
 
 
 class TagToEventDoFn(beam.DoFn):

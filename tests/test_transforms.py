@@ -8,7 +8,8 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from connectors.http import FetchPolicy
 from pipelines.dedup import singleton
-from pipelines.transforms import DEAD, ExactDedup, FetchPageDoFn, TagToEventDoFn
+from pipelines.dedup_transforms import ExactGroups
+from pipelines.transforms import DEAD, FetchPageDoFn, TagToEventDoFn
 from schemas.records import Article, FeedEntry
 
 
@@ -27,7 +28,7 @@ def test_exact_dedup_folds_url_and_content_copies():
             "2022-01-23T08:00:00Z"),
     ]
     with BeamTestPipeline() as p:
-        groups = p | beam.Create(articles) | ExactDedup()
+        groups = p | beam.Create(articles) | ExactGroups()
         summary = groups | beam.Map(lambda g: (g.representative.url, g.copies, g.duplicate_urls))
         assert_that(summary, equal_to([
             ("https://a.example/story", 2, ["https://a.example/story?utm_source=rss", "https://b.example/copy"]),
