@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, url_query_cleaner
@@ -18,6 +19,7 @@ TRACKING_PARAMS = (
 )
 
 
+@lru_cache(maxsize=1 << 14)
 def canonical_url(url: str) -> str:
     """The URL as a reader should see it: tracking parameters and fragment removed, host
     lower-cased, default port dropped, percent-encoding and query order normalized (w3lib)."""
@@ -29,6 +31,7 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
+@lru_cache(maxsize=1 << 14)
 def url_key(url: str) -> str:
     """Key of an article's URL: http or https, a 'www.' prefix and a trailing slash do not make
     another article."""
@@ -37,6 +40,7 @@ def url_key(url: str) -> str:
     return urlunsplit(("https", host, parts.path.rstrip("/") or "/", parts.query, ""))
 
 
+@lru_cache(maxsize=1 << 14)
 def event_id_for(url: str) -> str:
     """Stable event id of the article at this canonical URL (UUIDv5 of its key)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, url_key(url)))

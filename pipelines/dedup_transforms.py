@@ -10,16 +10,16 @@ import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
 from connectors.state import StateLog, StateRecord, recency
-from pipelines.dedup import ORDER_EVENT_ID, DedupResult, article_key, content_fingerprint, merge_groups, singleton
+from pipelines.dedup import DedupResult, article_key, merge_groups, singleton
 from pipelines.neardup import (
+    ClusterPlan,
     DocNode,
     NearDupSettings,
     Resolution,
-    band_keys,
-    bucket_edges,
-    match_prior,
+    band_values,
     node_from_state,
     node_of,
+    plan_clusters,
     resolve_cluster,
     state_value,
 )
@@ -27,7 +27,8 @@ from pipelines.transforms import counter
 
 STATE_NAMESPACE = "dedup"
 STATE = "state"
-_DOC, _BAND = "doc:", "band:"
+_DOC = "doc:"
+_JOINED = "joined"
 
 
 def guid_key(group: DedupResult) -> str:
@@ -64,7 +65,7 @@ class ExactGroups(beam.PTransform):
             | "AsGroups" >> beam.Map(singleton)
             | "ByUrl" >> DedupBy(lambda g: article_key(g.representative), "ByUrl")
             | "ByGuid" >> DedupBy(guid_key, "ByGuid")
-            | "ByContent" >> DedupBy(lambda g: content_fingerprint(g.representative.text), "ByContent")
+            | "ByContent" >> DedupBy(lambda g: g.representative.fingerprint, "ByContent")
         )
 
 
@@ -87,85 +88,82 @@ class ReadDedupState(beam.PTransform):
             | "Segments" >> beam.Create(self.segments)
             | "Spread" >> beam.Reshuffle()
             | "Read" >> beam.FlatMap(lambda path: StateLog(root, STATE_NAMESPACE).records([path]))
-            | "InWindow" >> beam.Filter(lambda r: cutoff is None or r.time >= cutoff)
+            | "InWindow" >> beam.Filter(lambda r: r.key.startswith(_DOC) and (cutoff is None or r.time >= cutoff))
             | "ByKey" >> beam.Map(lambda r: (r.key, r))
             | "Newest" >> beam.CombinePerKey(_newest)
             | "Records" >> beam.Values()
         )
 
 
-def _split_state(record: StateRecord) -> Iterator[Any]:
+def _prior_node(record: StateRecord) -> Iterator[DocNode]:
+    """A state record of an article an earlier run saw -> its node. (States written before 0.2 also hold
+    one record per LSH band of each article; the bands now come from the article's signature.)"""
     if record.key.startswith(_DOC):
         doc_id = record.key[len(_DOC):]
-        yield TaggedOutput("docs", (doc_id, node_from_state(doc_id, record.value)))
-    elif record.key.startswith(_BAND):
-        band, doc_id = record.key[len(_BAND):].rsplit("|", 1)
-        yield TaggedOutput("bands", (band, doc_id))
+        yield node_from_state(doc_id, record.value)
 
 
-def _node_bands(node: DocNode, settings: NearDupSettings) -> list[tuple[str, str]]:
-    return [(band, node.id) for band in band_keys(node.sig, settings)]
+class _RunKeysFn(beam.CombineFn):
+    """This run's nodes -> (their ids, their LSH bands): what decides which earlier articles can matter."""
+
+    def __init__(self, settings: NearDupSettings) -> None:
+        self.settings = settings
+
+    def create_accumulator(self) -> tuple[set[str], set[bytes]]:
+        return set(), set()
+
+    def add_input(self, keys: tuple[set[str], set[bytes]], node: DocNode) -> tuple[set[str], set[bytes]]:
+        keys[0].add(node.id)
+        keys[1].update(band_values(node.sig, self.settings))
+        return keys
+
+    def merge_accumulators(self, accumulators: Iterable[tuple[set[str], set[bytes]]]) -> tuple[set[str], set[bytes]]:
+        ids, bands = set(), set()
+        for more_ids, more_bands in accumulators:
+            ids |= more_ids
+            bands |= more_bands
+        return ids, bands
+
+    def extract_output(self, keys: tuple[set[str], set[bytes]]) -> tuple[frozenset[str], frozenset[bytes]]:
+        return frozenset(keys[0]), frozenset(keys[1])
 
 
-def _wanted_prior(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, None]]:
-    _band, joined = item
-    if joined["current"]:
-        for doc_id in set(joined["prior"]):
-            yield doc_id, None
+def _may_matter(node: DocNode, keys: tuple[frozenset[str], frozenset[bytes]], settings: NearDupSettings) -> bool:
+    ids, bands = keys
+    return node.id in ids or not bands.isdisjoint(band_values(node.sig, settings))
 
 
-def _graph_node(item: tuple[str, dict[str, list]]) -> Iterator[DocNode]:
-    _id, joined = item
-    prior = joined["prior"][0] if joined["prior"] else None
-    if joined["node"]:
-        yield match_prior(joined["node"][0], prior)
-    elif prior is not None and joined["wanted"]:
-        yield prior
+def _route(node: DocNode, plan: ClusterPlan) -> Iterator[Any]:
+    """A node of a cluster of its own is a cluster already; the nodes of larger clusters leave tagged, keyed by
+    their cluster, to be grouped."""
+    label = plan.labels.get(node.id)
+    if label is None:
+        yield node.id, [node]
+    else:
+        yield TaggedOutput(_JOINED, (label, node))
 
 
-def _edges(item: tuple[str, Iterable[DocNode]], threshold: float) -> Iterator[tuple[str, tuple]]:
-    _band, members = item
-    for later, earlier in bucket_edges(members, threshold):
-        yield f"{later.id}|{earlier.id}", (later.id, later.rank, earlier.id, earlier.rank)
-
-
-def _first_labels(edge: tuple) -> Iterator[tuple[str, tuple]]:
-    a, rank_a, b, rank_b = edge
-    label = min(rank_a, rank_b)
-    yield a, label
-    yield b, label
-
-
-def _spread_label(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, tuple]]:
-    node, joined = item
-    for label in joined["label"]:
-        yield node, label
-        for neighbour in joined["adjacent"]:
-            yield neighbour, label
-
-
-def _by_label(item: tuple[str, dict[str, list]]) -> Iterator[tuple[str, DocNode]]:
-    _id, joined = item
-    for node in joined["node"]:
-        label = joined["label"][0] if joined["label"] else node.rank
-        yield label[1][ORDER_EVENT_ID], node  # rank = (not prior, representative_order)
+def _plan(nodes: list[DocNode], settings: NearDupSettings) -> ClusterPlan:
+    return plan_clusters([n for n in nodes if not n.prior], [n for n in nodes if n.prior], settings)
 
 
 class NearDedup(beam.PTransform):
     """Groups of exact copies (+ what earlier runs saw) -> groups to emit, marked; tagged `state`: the
-    StateRecords this run adds. No all-pairs step anywhere:
+    StateRecords this run adds.
 
-    1. each group gets a MinHash signature and LSH band keys; a CoGroupByKey of this run's band keys with
-       the state's picks the earlier articles that could be copies, a second one by event id fetches them
-       and matches this run's URLs with earlier ones (same text: already seen; changed text: a revision);
-    2. grouping all those nodes by band key gives candidate buckets; within a bucket each member is
-       verified (estimated Jaccard >= threshold) against the bucket's first member and its predecessor;
-    3. a fixed number of rounds of min-label propagation over the verified edges labels each node with
-       the first node within that many hops (earlier runs' articles first, then representative_order);
-    4. nodes grouped by label are clusters; resolve_cluster picks what to emit.
+    1. each group becomes a node with a MinHash signature; the run's node ids and LSH bands, combined into
+       one small set, pick from the state the earlier articles that could matter (same URL, or a shared band);
+    2. those and this run's nodes, without their text (about 0.7 KB a node), meet in one place where
+       plan_clusters matches URLs with earlier runs' (same text: already seen; changed text: a revision)
+       and finds the clusters: LSH band buckets, each member verified (estimated Jaccard >= threshold)
+       against its bucket's first member and its predecessor, then a fixed number of rounds of min-label
+       propagation (never all pairs);
+    3. with that plan as a side input (it lists only the clusters that join something), the groups of
+       larger clusters (with their text) are grouped by cluster, and resolve_cluster picks what to emit.
 
-    Fixed rounds bound the shuffles: a chain of copies longer than `rounds` hops may be split into two
-    clusters (two representatives, never a wrong merge), which costs recall, not precision."""
+    The text crosses one shuffle, and only for copies; the per-band fan-out (32 elements a node) never leaves
+    memory. Fixed rounds bound a chain of copies to `rounds` hops: a longer one may be split into two clusters (two
+    representatives, never a wrong merge), which costs recall, not precision."""
 
     def __init__(self, settings: NearDupSettings, flag_duplicates: bool, prior: beam.PCollection | None,
                  now: str) -> None:
@@ -175,57 +173,47 @@ class NearDedup(beam.PTransform):
     def expand(self, groups: beam.PCollection) -> beam.PCollection:
         settings = self.settings
         nodes = groups | "Node" >> beam.Map(node_of, settings)
+        light = nodes | "WithoutText" >> beam.Map(lambda n: replace(n, group=None))
         prior = self.prior if self.prior is not None else groups.pipeline | "NoState" >> beam.Create([])
-        split = prior | "SplitState" >> beam.FlatMap(_split_state).with_outputs("docs", "bands")
-
-        wanted = (
-            {"current": nodes | "CurrentBands" >> beam.FlatMap(_node_bands, settings), "prior": split.bands}
-            | "JoinBands" >> beam.CoGroupByKey()
-            | "Wanted" >> beam.FlatMap(_wanted_prior)
+        run_keys = light | "RunKeys" >> beam.CombineGlobally(_RunKeysFn(settings))
+        relevant = (
+            prior
+            | "PriorNodes" >> beam.FlatMap(_prior_node)
+            | "MayMatter" >> beam.Filter(_may_matter, beam.pvalue.AsSingleton(run_keys), settings)
         )
-        graph_nodes = (
-            {"node": nodes | "ById" >> beam.Map(lambda n: (n.id, n)), "prior": split.docs, "wanted": wanted}
-            | "JoinDocs" >> beam.CoGroupByKey()
-            | "MatchPrior" >> beam.FlatMap(_graph_node)
+        plan = beam.pvalue.AsSingleton(
+            (light, relevant)
+            | "AllNodes" >> beam.Flatten()
+            | "Together" >> beam.combiners.ToList()
+            | "Plan" >> beam.Map(_plan, settings)
         )
-        edges = (
-            graph_nodes
-            | "Bands" >> beam.FlatMap(lambda n: [(b, replace(n, group=None)) for b in band_keys(n.sig, settings)])
-            | "Buckets" >> beam.GroupByKey()
-            | "Verify" >> beam.FlatMap(_edges, settings.threshold)
-            | "OnePerPair" >> beam.CombinePerKey(min)
-            | "Edges" >> beam.Values()
-        )
-        adjacent = edges | "Adjacent" >> beam.FlatMap(lambda e: [(e[0], e[2]), (e[2], e[0])])
-        labels = edges | "FirstLabels" >> beam.FlatMap(_first_labels) | "Round1" >> beam.CombinePerKey(min)
-        for number in range(2, settings.rounds + 1):
-            labels = (
-                {"label": labels, "adjacent": adjacent}
-                | f"Join{number}" >> beam.CoGroupByKey()
-                | f"Spread{number}" >> beam.FlatMap(_spread_label)
-                | f"Round{number}" >> beam.CombinePerKey(min)
-            )
+        routed = nodes | "Route" >> beam.FlatMap(_route, plan).with_outputs(_JOINED, main="alone")
+        joined = routed[_JOINED] | "Clusters" >> beam.GroupByKey()
         return (
-            {"node": graph_nodes | "NodeById" >> beam.Map(lambda n: (n.id, n)), "label": labels}
-            | "JoinLabels" >> beam.CoGroupByKey()
-            | "ByLabel" >> beam.FlatMap(_by_label)
-            | "Clusters" >> beam.GroupByKey()
-            | "Resolve" >> beam.ParDo(ResolveClusterDoFn(self.flag, self.now, settings))
+            (routed.alone, joined)
+            | "AllClusters" >> beam.Flatten()
+            | "Resolve" >> beam.ParDo(ResolveClusterDoFn(self.flag, self.now), plan)
             .with_outputs(STATE, main="groups")
         )
 
 
 class ResolveClusterDoFn(beam.DoFn):
-    """A cluster's nodes -> the groups to emit, counted, and (tagged `state`) what the state keeps of them."""
+    """A cluster's nodes (with their groups) -> the groups to emit, counted, and (tagged `state`) what the
+    state keeps of them."""
 
-    def __init__(self, flag_duplicates: bool, now: str, settings: NearDupSettings) -> None:
-        self.flag, self.now, self.settings = flag_duplicates, now, settings
+    def __init__(self, flag_duplicates: bool, now: str) -> None:
+        self.flag, self.now = flag_duplicates, now
         self.duplicates = counter("duplicates")
         self.already_seen = counter("already_seen")
         self.revisions = counter("revisions")
 
-    def process(self, item: tuple[str, Iterable[DocNode]]) -> Iterator[Any]:
-        _label, nodes = item
+    def process(self, item: tuple[str, Iterable[DocNode]], plan: ClusterPlan) -> Iterator[Any]:
+        label, with_groups = item
+        nodes = list(with_groups)
+        if label in plan.clusters:
+            groups = {node.id: node.group for node in nodes}
+            nodes = [replace(node, group=groups[node.id]) if node.id in groups else node
+                     for node in plan.clusters[label]]
         resolution: Resolution = resolve_cluster(nodes, self.flag)
         self.duplicates.inc(resolution.duplicates)
         self.already_seen.inc(resolution.already_seen)
@@ -235,8 +223,6 @@ class ResolveClusterDoFn(beam.DoFn):
             yield group
         for node, revision in resolution.remembered:
             yield TaggedOutput(STATE, StateRecord(_DOC + node.id, self.now, state_value(node, revision)))
-            for band in band_keys(node.sig, self.settings):
-                yield TaggedOutput(STATE, StateRecord(f"{_BAND}{band}|{node.id}", self.now, 1))
 
 
 class Deduplicate(beam.PTransform):

@@ -19,7 +19,6 @@ from pipelines.dedup import (
     ORDER_FETCHED,
     ORDER_PUBLISHED,
     DedupResult,
-    content_fingerprint,
     normalize_text,
     representative_order,
 )
@@ -128,7 +127,7 @@ def node_of(group: DedupResult, settings: NearDupSettings = DEFAULT_SETTINGS) ->
     """A node for this run's group of exact copies, keyed by its representative's event id."""
     article = group.representative
     return DocNode(id=event_id_for(article.canonical_url), order=representative_order(article),
-                   sig=signature(article.text, settings), fingerprint=content_fingerprint(article.text),
+                   sig=signature(article.text, settings), fingerprint=article.fingerprint,
                    url=article.url, group=group)
 
 
@@ -230,15 +229,64 @@ def match_prior(node: DocNode, prior: DocNode | None) -> DocNode:
     return replace(node, revision=prior.revision + 1)
 
 
+def band_values(sig: bytes, settings: NearDupSettings = DEFAULT_SETTINGS) -> list[bytes]:
+    """The LSH bands of a signature as raw keys (band number, then its rows): the in-memory twin of band_keys,
+    equal exactly when band_keys are, without hashing."""
+    bands, rows = settings.bands
+    width = rows * _SIG_DTYPE.itemsize
+    return [bytes((band,)) + sig[band * width:(band + 1) * width] for band in range(bands)]
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    """Where this run's nodes belong. Only clusters that join something are listed: `labels` maps the id of
+    each of their nodes to the cluster's label (the head's id), `clusters` a label to the cluster's nodes
+    (without their groups; earlier runs' nodes included), head first. A node not listed is a cluster of its
+    own that no earlier run saw (most nodes of most runs): it needs nothing but itself to be resolved."""
+
+    labels: dict[str, str]
+    clusters: dict[str, tuple[DocNode, ...]]
+
+
+def plan_clusters(current: Iterable[DocNode], prior: Iterable[DocNode],
+                  settings: NearDupSettings = DEFAULT_SETTINGS) -> ClusterPlan:
+    """This run's nodes (one per group of exact copies) against what earlier runs saw -> the clusters.
+
+    A node whose id (its representative's URL) an earlier run saw is matched with that record (match_prior:
+    already seen, or a revision); an earlier article enters the graph when it shares an LSH band with one of
+    this run's nodes. Then find_clusters. Earlier articles that neither match nor share a band are left out,
+    so `prior` may be all of the state or only what could matter (what the pipeline hands in)."""
+    prior_by_id = {node.id: node for node in prior}
+    graph: dict[str, DocNode] = {}
+    bands: set[bytes] = set()
+    matched: set[str] = set()  # nodes an earlier run saw at their URL: already seen, or a revision
+    for node in current:
+        bands.update(band_values(node.sig, settings))
+        earlier = prior_by_id.pop(node.id, None)
+        if earlier is not None:
+            matched.add(node.id)
+        graph[node.id] = match_prior(node, earlier)
+    for node in prior_by_id.values():
+        if not bands.isdisjoint(band_values(node.sig, settings)):
+            graph[node.id] = node
+    joined = [c for c in find_clusters(graph.values(), settings) if len(c) > 1 or c[0].id in matched]
+    return ClusterPlan(labels={node.id: cluster[0].id for cluster in joined for node in cluster},
+                       clusters={cluster[0].id: tuple(cluster) for cluster in joined})
+
+
 def find_clusters(nodes: Iterable[DocNode], settings: NearDupSettings = DEFAULT_SETTINGS) -> list[list[DocNode]]:
     """The near-duplicate stage without Beam, step for step as NearDedup runs it (band buckets, verified
     edges, fixed rounds of label propagation): clusters, each sorted by rank, the head first."""
     by_id = {n.id: n for n in nodes}
-    buckets: dict[str, list[DocNode]] = defaultdict(list)
+    # Most bands hold one node: a list is made only for a band that a second node shares.
+    first: dict[bytes, DocNode] = {}
+    shared: dict[bytes, list[DocNode]] = {}
     for node in by_id.values():
-        for band in band_keys(node.sig, settings):
-            buckets[band].append(node)
-    edges = {(a.id, b.id) for members in buckets.values() for a, b in bucket_edges(members, settings.threshold)}
+        for band in band_values(node.sig, settings):
+            other = first.setdefault(band, node)
+            if other is not node:
+                shared.setdefault(band, [other]).append(node)
+    edges = {(a.id, b.id) for members in shared.values() for a, b in bucket_edges(members, settings.threshold)}
     labels = propagate(edges, {i: n.rank for i, n in by_id.items()}, settings.rounds)
     clusters: dict[str, list[DocNode]] = defaultdict(list)
     for node in by_id.values():

@@ -12,7 +12,7 @@ from apache_beam.transforms import userstate
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.utils.timestamp import Duration
 
-from pipelines.dedup import article_key, content_fingerprint
+from pipelines.dedup import article_key
 
 DEFAULT_EXPIRY = 30 * 24 * 3600.0
 
@@ -80,5 +80,5 @@ class StreamingDedup(beam.PTransform):
         return (
             articles
             | "ByUrl" >> FirstSeen(article_key, self.expiry, "ByUrl")
-            | "ByContent" >> FirstSeen(lambda a: content_fingerprint(a.text), self.expiry, "ByContent")
+            | "ByContent" >> FirstSeen(lambda a: a.fingerprint, self.expiry, "ByContent")
         )

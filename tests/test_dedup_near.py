@@ -12,6 +12,7 @@ from pipelines.neardup import (
     match_prior,
     node_from_state,
     node_of,
+    plan_clusters,
     resolve_cluster,
     signature,
     similarity,
@@ -131,3 +132,16 @@ def test_same_url_same_text_is_seen_changed_text_is_a_revision(seed_text):
     corrected = match_prior(node_of(DedupResult(art(SEED_URL, seed_text.replace("77", "81")), ())), prior)
     [event] = resolve_cluster([corrected], False).emitted
     assert (event.revision, event.cluster_id) == (2, first.id)
+
+
+def test_plan_lists_only_clusters_that_join_something(seed_text):
+    current = nodes([seed_text, *syndicated(seed_text)[:2], PROTEST])
+    plan = plan_clusters(current, [])
+    copies, protest = current[:3], current[3]
+    assert set(plan.labels) == {n.id for n in copies} and protest.id not in plan.labels
+    [cluster] = plan.clusters.values()
+    assert [n.id for n in cluster] == [n.id for n in sorted(copies, key=lambda n: n.rank)]
+    # an earlier run saw the protest at its URL: matched, so listed, with the earlier record at its head
+    earlier = node_from_state(protest.id, state_value(protest, 1))
+    seen = plan_clusters(current, [earlier, node_from_state("unrelated", state_value(nodes([OTHER_REPORT])[0], 1))])
+    assert seen.clusters[seen.labels[protest.id]][0].seen and "unrelated" not in seen.labels

@@ -127,3 +127,37 @@ def test_runs_started_at_once_keep_both_records(tmp_path, monkeypatch):
                  "--state", state]) == 0
     assert events_of(tmp_path / "c") == []
     assert counts_of(tmp_path / "c")["already_seen"] == 5  # every URL, copies included
+
+
+def test_copy_in_a_later_run_folds_into_the_earlier_event(tmp_path):
+    state = str(tmp_path / "state")
+    assert main(["run", "--input", backfill(tmp_path, COPIES[:1]), "--out", str(tmp_path / "a"), "--state", state]) == 0
+    assert main(["run", "--input", backfill(tmp_path, COPIES[1:], "b.jsonl"), "--out", str(tmp_path / "b"),
+                 "--state", state, "--duplicates", "flag"]) == 0
+    [original] = events_of(tmp_path / "a")
+    later = {e["url"]: e for e in events_of(tmp_path / "b")}
+    # the two syndicated copies point at the event the first run emitted; the other stories are new
+    for url in ("https://paper.example/world/siege-day-four", "https://tv.example/news/123"):
+        assert later[url]["dedup"]["duplicate_of"] == original["event_id"]
+    assert later["https://local.example/hasaka"]["dedup"]["duplicate_of"] is None
+    assert counts_of(tmp_path / "b")["duplicates"] == 2
+
+
+def test_state_of_an_older_version_with_band_records_still_matches(tmp_path):
+    """States written before 0.2 also hold one `band:` record per LSH band of each article; they are
+    ignored (the bands come from each article's signature), and copies still fold into the earlier event."""
+    from connectors.state import StateLog, StateRecord
+    from pipelines.dedup_transforms import STATE_NAMESPACE
+    from pipelines.neardup import band_keys, decode_signature
+
+    state = str(tmp_path / "state")
+    assert main(["run", "--input", backfill(tmp_path, COPIES[:1]), "--out", str(tmp_path / "a"), "--state", state]) == 0
+    log = StateLog(state, STATE_NAMESPACE)
+    docs = list(log.records())
+    assert [r.key.split(":")[0] for r in docs] == ["doc"]
+    bands = [StateRecord(f"band:{band}|{doc.key[4:]}", doc.time, 1)
+             for doc in docs for band in band_keys(decode_signature(doc.value["sig"]))]
+    log.write_segment("20220101T000000Z-old", bands)
+    assert main(["run", "--input", backfill(tmp_path, COPIES[1:3], "b.jsonl"), "--out", str(tmp_path / "b"),
+                 "--state", state]) == 0
+    assert events_of(tmp_path / "b") == [] and counts_of(tmp_path / "b")["duplicates"] == 2
