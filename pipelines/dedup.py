@@ -7,22 +7,55 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
 
 from connectors.urls import event_id_for, url_key
 from schemas.records import Article
 
-_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+# A word is a run of these characters; every other character (punctuation, spacing, "_") separates words.
+_WORD_CHAR = re.compile(r"[^\W_]")
+_NON_WORD_CHAR = re.compile(r"[\W_]")
+_SPACE = np.uint32(ord(" "))
+
+
+_PLANE = 1 << 16  # code points of one Unicode plane
+
+
+@cache
+def _word_chars(planes: int) -> np.ndarray:
+    """Whether each code point of the first `planes` planes is a word character, decided by _WORD_CHAR itself,
+    so the table and the pattern cannot disagree. Built when a text first needs it, about 0.01 s a plane
+    (news text needs one, or two with emoji; there are 17)."""
+    chars = "".join(map(chr, range(planes * _PLANE)))
+    marks = _WORD_CHAR.sub("\x01", _NON_WORD_CHAR.sub("\x00", chars))
+    return np.frombuffer(marks.encode("latin-1"), np.uint8).astype(bool)
 
 
 def normalize_text(text: str) -> str:
-    """Text reduced to what makes two copies the same: NFKC, case-folded, punctuation and spacing collapsed."""
+    """Text reduced to what makes two copies the same: NFKC, case-folded, every run of characters that are
+    not word characters one space, none at the ends (words joined by single spaces)."""
     folded = unicodedata.normalize("NFKC", text).casefold()
-    return _NON_WORD.sub(" ", folded).strip()
+    # Per code point with numpy: a regular expression substitution takes three times as long on news text.
+    points = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), np.uint32)
+    word = _word_chars(int(points.max(initial=0)) // _PLANE + 1)[points]
+    kept = word.copy()
+    kept[1:] |= word[:-1]  # of a run between words, its first character stays, as the space
+    joined = np.where(word, points, _SPACE)[kept]
+    if joined.size and joined[-1] == _SPACE:
+        joined = joined[:-1]
+    return joined.tobytes().decode("utf-32-le")
+
+
+def normalized_fingerprint(normalized: str) -> str:
+    """The content fingerprint of a text already normalized with normalize_text."""
+    return "sha256:" + hashlib.sha256(normalized.encode("utf-8")).hexdigest()
 
 
 def content_fingerprint(text: str) -> str:
     """'sha256:' and the digest of the normalized text; exact copies share it."""
-    return "sha256:" + hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
+    return normalized_fingerprint(normalize_text(text))
 
 
 def article_key(article: Article) -> str:

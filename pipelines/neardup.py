@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHashLSH
 
 from connectors.urls import event_id_for
 from pipelines.dedup import (
@@ -27,8 +27,13 @@ DEFAULT_THRESHOLD = 0.5
 DEFAULT_NUM_PERM = 128
 DEFAULT_SHINGLE = 5
 DEFAULT_ROUNDS = 3
-# datasketch's hash values are below 2**32, so a signature packs into 4 bytes per permutation.
+# Which signature values a state record holds (its "sigv"): signatures of different schemes do not compare.
+# 2 is this module's shingle hashing; records without a "sigv" hold datasketch's SHA-1 signatures.
+SIGNATURE_SCHEME = 2
+# Signature values are below 2**32, so a signature packs into 4 bytes per permutation.
 _SIG_DTYPE = np.dtype("<u4")
+# What a node of another signature scheme carries: no band keys, so it is compared with nothing.
+NO_SIGNATURE = b""
 
 
 @dataclass(frozen=True)
@@ -59,22 +64,70 @@ def _lsh_shape(threshold: float, num_perm: int) -> tuple[int, int]:
     return lsh.b, lsh.r
 
 
-def shingles(text: str, width: int = DEFAULT_SHINGLE) -> set[bytes]:
-    """Word shingles of the normalized text (a text shorter than one shingle is one shingle)."""
-    words = normalize_text(text).split()
-    if len(words) <= width:
-        return {" ".join(words).encode("utf-8")}
-    return {" ".join(words[i:i + width]).encode("utf-8") for i in range(len(words) - width + 1)}
+_SPACE = np.uint32(ord(" "))
+# Shingles are hashed as polynomials of their code points modulo 2**64. The base is odd, so it has an inverse
+# and the hash of any slice comes from two prefix sums: numpy hashes every shingle without a Python call each.
+_BASE = 0x9E3779B97F4A7C15
+_BASE_INVERSE = pow(_BASE, -1, 1 << 64)
+
+
+@lru_cache(maxsize=4)
+def _powers(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """_BASE**i and _BASE**-i modulo 2**64 for i < size."""
+    powers, inverses = np.full(size, _BASE, np.uint64), np.full(size, _BASE_INVERSE, np.uint64)
+    powers[0] = inverses[0] = 1
+    return np.cumprod(powers), np.cumprod(inverses)
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finalizer: every bit of the result depends on every bit of h."""
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xFF51AFD7ED558CCD)
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+def shingle_hashes(normalized: str, width: int = DEFAULT_SHINGLE) -> np.ndarray:
+    """32-bit hashes of the word shingles of a text normalized with normalize_text (words joined by single
+    spaces); a text shorter than one shingle is one shingle. A shingle that recurs recurs in the hashes."""
+    points = np.frombuffer(normalized.encode("utf-32-le"), np.uint32)
+    size = len(points)
+    powers, inverses = _powers(max(1 << 16, 1 << size.bit_length()))
+    prefix = np.zeros(size + 1, np.uint64)
+    np.cumsum(points * powers[:size], out=prefix[1:])
+    gaps = np.flatnonzero(points == _SPACE)
+    starts, ends = np.concatenate(([0], gaps + 1)), np.concatenate((gaps, [size]))
+    count = max(1, len(starts) - width + 1)
+    starts, ends = starts[:count], ends[len(ends) - count:]
+    return (_fmix64((prefix[ends] - prefix[starts]) * inverses[starts]) >> np.uint64(32)).astype(np.uint32)
+
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) of the permutations h -> a*h + b modulo 2**32 (a odd, so a bijection), from a fixed seed so every
+    worker and every run agrees. Drawn as datasketch's "affine32" scheme draws them, but here, so that an
+    upgrade of datasketch cannot change stored signatures' meaning."""
+    rng = np.random.RandomState(1)
+    a = rng.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = rng.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a[:, np.newaxis], b[:, np.newaxis]
 
 
 DEFAULT_SETTINGS = NearDupSettings()
 
 
+def normalized_signature(normalized: str, settings: NearDupSettings = DEFAULT_SETTINGS) -> bytes:
+    """MinHash signature of a normalized text's shingles (SIGNATURE_SCHEME), packed as bytes."""
+    a, b = _permutations(settings.num_perm)
+    values = a * shingle_hashes(normalized, settings.shingle)  # (permutation, shingle), wrapping modulo 2**32
+    values += b
+    return values.min(axis=1).astype(_SIG_DTYPE).tobytes()
+
+
 def signature(text: str, settings: NearDupSettings = DEFAULT_SETTINGS) -> bytes:
-    """MinHash signature (datasketch, fixed seed so every worker and every run agrees), packed as bytes."""
-    minhash = MinHash(num_perm=settings.num_perm, seed=1)
-    minhash.update_batch(list(shingles(text, settings.shingle)))
-    return minhash.hashvalues.astype(_SIG_DTYPE).tobytes()
+    """MinHash signature of a text's word shingles, packed as bytes."""
+    return normalized_signature(normalize_text(text), settings)
 
 
 def similarity(a: bytes, b: bytes) -> float:
@@ -84,7 +137,9 @@ def similarity(a: bytes, b: bytes) -> float:
 
 
 def band_keys(sig: bytes, settings: NearDupSettings = DEFAULT_SETTINGS) -> list[str]:
-    """LSH band keys: two signatures share one iff some band of rows agrees entirely."""
+    """LSH band keys: two signatures share one iff some band of rows agrees entirely (NO_SIGNATURE has none)."""
+    if sig == NO_SIGNATURE:
+        return []
     bands, rows = settings.bands
     width = rows * _SIG_DTYPE.itemsize
     return [f"{band:02d}:{hashlib.blake2b(sig[band * width:(band + 1) * width], digest_size=10).hexdigest()}"
@@ -126,9 +181,9 @@ class DocNode:
 def node_of(group: DedupResult, settings: NearDupSettings = DEFAULT_SETTINGS) -> DocNode:
     """A node for this run's group of exact copies, keyed by its representative's event id."""
     article = group.representative
-    return DocNode(id=event_id_for(article.canonical_url), order=representative_order(article),
-                   sig=signature(article.text, settings), fingerprint=article.fingerprint,
-                   url=article.url, group=group)
+    order = representative_order(article)
+    return DocNode(id=order[ORDER_EVENT_ID], order=order, sig=signature(article.text, settings),
+                   fingerprint=article.fingerprint, url=article.url, group=group)
 
 
 def bucket_edges(members: Iterable[DocNode], threshold: float) -> Iterator[tuple[DocNode, DocNode]]:
@@ -207,31 +262,36 @@ def resolve_cluster(nodes: Iterable[DocNode], flag_duplicates: bool) -> Resoluti
 def state_value(node: DocNode, emitted_revision: int) -> dict:
     """What the state keeps of a node: enough to match, order and verify it in later runs (no text)."""
     published, fetched = node.order[ORDER_PUBLISHED] or None, node.order[ORDER_FETCHED]
-    return {"url": node.url, "fp": node.fingerprint, "sig": encode_signature(node.sig),
+    return {"url": node.url, "fp": node.fingerprint, "sig": encode_signature(node.sig), "sigv": SIGNATURE_SCHEME,
             "pub": published, "fetched": fetched, "rev": emitted_revision, "cluster": node.cluster}
 
 
 def node_from_state(doc_id: str, value: dict) -> DocNode:
-    """A node for what an earlier run saw, from its state value."""
+    """A node for what an earlier run saw, from its state value. A signature of another scheme becomes
+    NO_SIGNATURE: the node is still matched by its id and fingerprint, but no longer as a near copy."""
     published = value.get("pub")
     order = (published is None, published or "", "~", value["fetched"], doc_id, value["url"], "")
-    return DocNode(id=doc_id, order=order, sig=decode_signature(value["sig"]), fingerprint=value["fp"],
+    sig = decode_signature(value["sig"]) if value.get("sigv") == SIGNATURE_SCHEME else NO_SIGNATURE
+    return DocNode(id=doc_id, order=order, sig=sig, fingerprint=value["fp"],
                    url=value["url"], prior=True, cluster=value.get("cluster"), revision=int(value.get("rev", 0)))
 
 
 def match_prior(node: DocNode, prior: DocNode | None) -> DocNode:
     """This run's node against what an earlier run saw at the same URL: the same text is already seen
-    (it takes the earlier place and is not emitted again); changed text is a new revision of the event."""
+    (it takes the earlier place and is not emitted again, with this run's signature of that text, which a
+    record of an older signature scheme lacks); changed text is a new revision of the event."""
     if prior is None:
         return node
     if prior.fingerprint == node.fingerprint:
-        return replace(prior, seen=True, group=node.group)
+        return replace(prior, seen=True, group=node.group, sig=node.sig)
     return replace(node, revision=prior.revision + 1)
 
 
 def band_values(sig: bytes, settings: NearDupSettings = DEFAULT_SETTINGS) -> list[bytes]:
     """The LSH bands of a signature as raw keys (band number, then its rows): the in-memory twin of band_keys,
-    equal exactly when band_keys are, without hashing."""
+    equal exactly when band_keys are, without hashing (NO_SIGNATURE has none)."""
+    if sig == NO_SIGNATURE:
+        return []
     bands, rows = settings.bands
     width = rows * _SIG_DTYPE.itemsize
     return [bytes((band,)) + sig[band * width:(band + 1) * width] for band in range(bands)]

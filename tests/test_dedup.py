@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from pipelines.batch import sample_path
 from pipelines.dedup import article_key, content_fingerprint, merge_groups, normalize_text, singleton
 from schemas.records import Article
 
@@ -18,6 +25,30 @@ def test_fingerprint_ignores_case_punctuation_and_spacing():
     assert a == b
     assert a != content_fingerprint("At least 38 Kurdish security forces and 77 ISIS members were killed.")
     assert normalize_text("ＩＳＩＳ’s attack") == "isis s attack"
+
+
+def regex_normalized(text: str) -> str:
+    """normalize_text as it was first written, with a regular expression: fingerprints in events and in the
+    state depend on it never changing."""
+    return re.sub(r"[\W_]+", " ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", " — ", "_", "snake_case__name", "  Hello, World!  ", "...Hasaka...", "ß Straße", "ﬁnance ｆｕｌｌ",
+    "e\u0301te\u0301", "½ ² ③ ٣", "tab\tnew\nline\r\n\u2028end", "😀 rocket 😀", "𝐁𝐨𝐥𝐝 math", "𠀋 CJK Ext-B",
+    "a lone \ud800 surrogate", "الحسكة، سوريا — «هجوم»", "Гвейран: 39 погибших",
+])
+def test_normalized_text_is_its_words_joined_by_single_spaces(text):
+    assert normalize_text(text) == regex_normalized(text)
+
+
+def test_normalization_is_unchanged_on_real_pages():
+    fixtures = Path(__file__).parent / "fixtures" / "pages"
+    pages = [*Path(sample_path(), "pages").glob("*.html"), *fixtures.glob("*.html")]
+    assert len(pages) >= 10
+    for page in pages:  # whole HTML sources: markup, scripts, entities, Arabic, cp1252 bytes as replacement chars
+        text = page.read_text(encoding="utf-8", errors="replace")
+        assert normalize_text(text) == regex_normalized(text), page.name
 
 
 def test_url_key_folds_tracking_and_scheme():

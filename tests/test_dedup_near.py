@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
 import pytest
 
-from pipelines.dedup import DedupResult
+from pipelines.dedup import DedupResult, normalize_text
 from pipelines.extract import ArticleExtractor
 from pipelines.neardup import (
+    SIGNATURE_SCHEME,
     NearDupSettings,
+    band_keys,
     find_clusters,
     match_prior,
     node_from_state,
     node_of,
     plan_clusters,
     resolve_cluster,
+    shingle_hashes,
     signature,
     similarity,
     state_value,
@@ -22,6 +30,8 @@ from schemas.records import Article, FeedEntry, FetchedPage
 from tests.conftest import SEED_PAGE, sample_page
 
 SEED_URL = "https://www.frontline-daily.example/world/middle-east/clashes-continue-isis-attack-prison-syria"
+# The state segment that `sitrep run --sample` wrote before signatures had a scheme ("sigv"): datasketch's values.
+SEGMENT_BEFORE_SIGV = Path(__file__).parent / "fixtures" / "state" / "dedup-before-sigv-sample.jsonl.gz"
 
 # Two outlets' own reports of the same attack: same place, same day, same facts, different words.
 OTHER_REPORT = (
@@ -145,3 +155,46 @@ def test_plan_lists_only_clusters_that_join_something(seed_text):
     earlier = node_from_state(protest.id, state_value(protest, 1))
     seen = plan_clusters(current, [earlier, node_from_state("unrelated", state_value(nodes([OTHER_REPORT])[0], 1))])
     assert seen.clusters[seen.labels[protest.id]][0].seen and "unrelated" not in seen.labels
+
+
+def test_shingles_are_five_word_windows_and_a_short_text_is_one():
+    words = normalize_text(PROTEST).split()
+    hashes = shingle_hashes(normalize_text(PROTEST))
+    assert len(hashes) == len(words) - 4
+    assert len(set(hashes.tolist())) == len({tuple(words[i:i + 5]) for i in range(len(words) - 4)})
+    police = words.index("police")
+    assert " ".join(words[police:police + 5]) == "police fired tear gas near"
+    assert hashes[police] == shingle_hashes("police fired tear gas near")[0]  # wherever a shingle stands
+    assert len(shingle_hashes("police fired tear gas")) == len(shingle_hashes("")) == 1
+
+
+def test_signature_values_are_fixed_for_their_scheme():
+    # Every run and every worker must agree, and so must the state: values that change need a new SIGNATURE_SCHEME.
+    assert SIGNATURE_SCHEME == 2
+    assert hashlib.sha256(signature(PROTEST)).hexdigest() == (
+        "2726a6bd649e7900ae3f3fcc0ec156ecb1f843ecfe5b0ad54ec6f3e854ba3474")
+
+
+def doc_values(segment: Path) -> dict[str, dict]:
+    with gzip.open(segment, "rt", encoding="utf-8") as lines:
+        return {r["k"].removeprefix("doc:"): r["v"] for r in map(json.loads, lines) if r["k"].startswith("doc:")}
+
+
+def test_record_of_an_older_signature_scheme_is_matched_by_url_not_by_signature(seed_text):
+    first = node_of(DedupResult(art(SEED_URL, seed_text), ()))
+    value = doc_values(SEGMENT_BEFORE_SIGV)[first.id]
+    assert "sigv" not in value and value["fp"] == first.fingerprint
+    prior = node_from_state(first.id, value)
+    assert band_keys(prior.sig) == []  # its signature does not compare with this run's: no bucket holds it
+    copy = node_of(DedupResult(art("https://site1.example/story", syndicated(seed_text)[0],
+                                   "2022-01-23T08:00:00Z"), ()))
+    # the same text at its URL is already seen, signed anew: this run's copies still fold into it
+    again = match_prior(first, prior)
+    assert again.seen and again.sig == first.sig and state_value(again, 1)["sigv"] == SIGNATURE_SCHEME
+    [cluster] = find_clusters([again, copy])
+    assert resolve_cluster(cluster, flag_duplicates=False).emitted == ()
+    # changed text at its URL is a revision
+    corrected = match_prior(node_of(DedupResult(art(SEED_URL, seed_text.replace("77", "81")), ())), prior)
+    assert corrected.revision == 2
+    # what a new scheme costs: a copy at another URL no longer finds a story only the old state knows
+    assert [len(c) for c in find_clusters([prior, copy])] == [1, 1]
