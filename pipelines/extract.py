@@ -7,13 +7,14 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
-import py3langid
 import trafilatura
 from htmldate import find_date
 from lxml import etree
 from lxml.etree import XPath
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction, fromstring
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from trafilatura.metadata import examine_meta, extract_meta_json, extract_title, extract_url
 from trafilatura.settings import MANUALLY_CLEANED, MANUALLY_STRIPPED, Document, Extractor
 from trafilatura.utils import load_html
@@ -104,8 +105,18 @@ def detect_language(text: str, hint: str | None = None) -> str:
     sample = text[:600]
     if len(sample.strip()) < 20:
         return (hint or "und").split("-")[0].lower()[:2] if hint else "und"
-    lang, _score = py3langid.classify(sample)
+    lang, _score = _language_identifier().classify(sample)
     return lang
+
+
+@lru_cache(maxsize=1)
+def _language_identifier() -> LanguageIdentifier:
+    """py3langid's model restricted to the languages with an ISO 639-1 code, which the event schema takes.
+    Its model also knows some by three letters only (Nigerian Pidgin `pcm`, Cantonese `yue`, Egyptian
+    Arabic `arz`, ...): such a text gets the nearest language that has two (English, Chinese, Arabic)."""
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
+    identifier.set_languages([code for code in identifier.nb_classes if len(code) == 2])
+    return identifier
 
 
 def _parse_date(value: str) -> tuple[dt.datetime, bool] | None:

@@ -20,6 +20,7 @@ from pipelines.extract import (
     _pre_clean,
     article_from_text,
     choose_published_at,
+    detect_language,
     plain_text,
     url_date,
 )
@@ -264,3 +265,15 @@ def test_benchmark_bodies_at_least_as_good_as_plain_trafilatura():
     default = sum(scores(p.truth, trafilatura.extract(p.body, url=p.url) or "")[2] for p in pages) / len(pages)
     assert ours >= default
     assert ours > 0.95
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    # BBC News Pidgin and Hong Kong outlets report conflict too; py3langid's own labels for these
+    # (pcm, yue) are not ISO 639-1 codes, and an event with one would fail the schema.
+    ("Police dey find di gunmen wey attack di village for Zamfara State on Sunday night, dem kill pipo and "
+     "carry odas go inside bush. Di goment say soldiers don reach di area.", "en"),
+    ("警方話今朝喺旺角有人爆炸，佢哋已經封鎖咗成條街，暫時未知有冇人受傷。", "zh"),
+    ("Les combats ont repris dans le nord du pays, où l'armée affirme avoir repoussé une attaque.", "fr"),
+])
+def test_language_is_always_an_iso_639_1_code(text: str, language: str):
+    assert detect_language(text) == language
