@@ -10,7 +10,7 @@ from typing import Any
 from pipelines.tagging.actors import ActorIndex, default_actors
 from pipelines.tagging.casualties import casualty_block, sentence_counts
 from pipelines.tagging.lexicon import Lexicon, Taxonomy, load_lexicons, load_taxonomy
-from pipelines.tagging.matcher import Token, tokenize
+from pipelines.tagging.matcher import PhraseIndexes, Token, tokenize
 from pipelines.tagging.places import Gazetteer, default_gazetteer
 
 __all__ = ["ConflictTagger", "TagResult", "split_sentences"]
@@ -75,6 +75,8 @@ class ConflictTagger:
         self.lexicons = lexicons or load_lexicons(taxonomy=self.taxonomy)
         self.actors = actors or default_actors()
         self.gazetteer = gazetteer or default_gazetteer()
+        # Per language: its lexicon's index, the actors' and the gazetteer's, matched together.
+        self._indexes: dict[str, PhraseIndexes] = {}
 
     @property
     def version(self) -> str:
@@ -83,6 +85,12 @@ class ConflictTagger:
     def _lexicon(self, language: str) -> Lexicon:
         return self.lexicons.get(language) or self.lexicons["en"]
 
+    def _matched(self, lexicon: Lexicon) -> PhraseIndexes:
+        if lexicon.language not in self._indexes:
+            self._indexes[lexicon.language] = PhraseIndexes(
+                [(lexicon.index, None), (self.actors.index, None), *self.gazetteer.indexes])
+        return self._indexes[lexicon.language]
+
     def tag(self, title: str, text: str, language: str = "en") -> TagResult:
         """The tagging block of one article (language: ISO 639-1; unknown ones use the English lexicon)."""
         lexicon = self._lexicon(language)
@@ -90,10 +98,11 @@ class ConflictTagger:
         sentences = title_sentences + split_sentences(text or "")
         tokens = tokenize(sentences)
         n_title = len(title_sentences)
+        terms, named, countries, towns = self._matched(lexicon).find(tokens)
 
         hits: dict[tuple[str, Any], list[int]] = {}
         cues: dict[int, list[tuple[int, int, str]]] = {}
-        for first, last, payload in lexicon.index.find(tokens):
+        for first, last, payload in terms:
             role, key = payload  # type: ignore[misc]
             sentence = tokens[first].sentence
             if role != "counter" and self._negated(tokens, first, lexicon):
@@ -103,7 +112,7 @@ class ConflictTagger:
             else:
                 hits.setdefault((role, key), []).append(sentence)
 
-        actors = self.actors.find(tokens)
+        actors = self.actors.find(tokens, named)
         relevance = self._strength(hits, "relevance", lexicon, n_title)
         relevance = 1 - (1 - relevance) * (1 - ACTOR_WEIGHT) ** sum(
             1 for actor, _ in actors if actor.kind in ARMED_KINDS)
@@ -126,7 +135,7 @@ class ConflictTagger:
             is_conflict=is_conflict,
             score=score,
             topics=self._topics(hits, sentences) if is_conflict else [],
-            locations=self.gazetteer.locate(tokens, n_title, hint, sentences),
+            locations=self.gazetteer.locate(tokens, n_title, hint, sentences, (countries, towns)),
             actors=[{"name": a.name, "kind": a.kind} for a, _ in actors],
             casualties=casualty_block(per_sentence, sentences, _trim),
         )

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipelines.tagging.lexicon import LexiconError, load_yaml
-from pipelines.tagging.matcher import PhraseIndex, Token, TokenList, parse_phrase
+from pipelines.tagging.matcher import Match, PhraseIndex, Token, TokenList, parse_phrase
 from schemas import data_path
 
 ACTORS_FILE = "actors.yaml"
@@ -58,10 +58,12 @@ class ActorIndex:
         # The exact aliases as tokens' words, to find the few tokens worth comparing as written.
         self.exact_folded = frozenset(alias.casefold() for alias in self.exact)
 
-    def find(self, tokens: Sequence[Token]) -> list[tuple[Actor, int]]:
-        """Actors named in the tokens with how often, most named first."""
+    def find(self, tokens: Sequence[Token], found: list[Match] | None = None) -> list[tuple[Actor, int]]:
+        """Actors named in the tokens with how often, most named first (found: the index's matches, when
+        worked out already with other indexes')."""
         tokens = TokenList.of(tokens)
-        counts: Counter[int] = Counter(payload for _, _, payload in self.index.find(tokens))  # type: ignore[misc]
+        matches = self.index.find(tokens) if found is None else found
+        counts: Counter[int] = Counter(payload for _, _, payload in matches)  # type: ignore[misc]
         written = tokens.vocabulary & self.exact_folded
         for i in tokens.where(written) if written else ():
             token = tokens[i]

@@ -7,6 +7,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -15,7 +16,7 @@ from typing import Any
 
 from pipelines.tagging.cache import cached
 from pipelines.tagging.lexicon import LexiconError, load_yaml
-from pipelines.tagging.matcher import PhraseIndex, Token, parse_phrase
+from pipelines.tagging.matcher import Match, PhraseIndex, Start, Token, parse_phrase
 from schemas import data_path
 
 PLACES_FILE = "places.yaml"
@@ -187,12 +188,17 @@ class Gazetteer:
                     continue
         return self.__dict__
 
-    def _countries_in(self, tokens: list[Token], n_title: int,
+    @property
+    def indexes(self) -> list[tuple[PhraseIndex, Start]]:
+        """The indexes locate matches (countries', towns'), each with which words (as written) may start a name."""
+        return [(self.countries, _proper), (self.by_name, _proper)]
+
+    def _countries_in(self, tokens: list[Token], n_title: int, matches: list[Match],
                       ) -> tuple[Counter[str], dict[str, int], set[tuple[int, int]], set[str]]:
         """Each country's weight from its names and demonyms, where it is first named, the spans, and the
         countries named by name (not only by a demonym)."""
         found: dict[tuple[int, int], set[tuple[str, bool]]] = {}
-        for first, last, payload in self.countries.find(tokens, _proper):
+        for first, last, payload in matches:
             found.setdefault((first, last), set()).add(payload)  # type: ignore[arg-type]
         scores: Counter[str] = Counter()
         first_seen: dict[str, int] = {}
@@ -212,11 +218,11 @@ class Gazetteer:
                     named.add(code)
         return scores, first_seen, set(found), named
 
-    def _city_mentions(self, tokens: list[Token], n_title: int,
+    def _city_mentions(self, tokens: list[Token], n_title: int, matches: list[Match],
                        country_spans: set[tuple[int, int]], sentences: list[str] | None) -> list[_Mention]:
         found: dict[tuple[int, int], set[int]] = {}
         exact: set[tuple[int, int]] = set()
-        for first, last, (gid, stem) in self.by_name.find(tokens, _proper):  # type: ignore[misc]
+        for first, last, (gid, stem) in matches:  # type: ignore[misc]
             if stem:
                 # An inflected form opening a sentence is as likely a capitalised common word (Мирные жители).
                 if first == 0 or tokens[first - 1].sentence != tokens[first].sentence:
@@ -256,21 +262,24 @@ class Gazetteer:
         return mentions
 
     def locate(self, tokens: list[Token], title_sentences: int, hint: Counter[str] | None = None,
-               sentences: list[str] | None = None) -> list[dict[str, Any]]:
+               sentences: list[str] | None = None, found: Sequence[list[Match]] | None = None,
+               ) -> list[dict[str, Any]]:
         """Locations of the event: the story's country's cities first, then the other cities, then countries.
 
         The story's country is the one with the most weight from its names, demonyms, towns and the home
         countries of the actors named (hint); of equal weights the first named. sentences (the text the
-        tokens came from) lets Turkish endings after an apostrophe count as a place cue.
+        tokens came from) lets Turkish endings after an apostrophe count as a place cue. found: the matches of
+        the indexes (country names, town names), when worked out already with other indexes'.
         """
-        scores, first_seen, country_spans, named = self._countries_in(tokens, title_sentences)
+        countries, towns = found or [list(index.find(tokens, start)) for index, start in self.indexes]
+        scores, first_seen, country_spans, named = self._countries_in(tokens, title_sentences, countries)
         for code, weight in (hint or {}).items():
             scores[code] += weight
             first_seen.setdefault(code, len(tokens))
         # The countries that anchor a town's name: those the text names, not those its other towns imply
         # ("Washington" must not make every surname an American town).
         anchors = Counter(scores)
-        mentions = self._city_mentions(tokens, title_sentences, country_spans, sentences)
+        mentions = self._city_mentions(tokens, title_sentences, towns, country_spans, sentences)
         text = {id(m): " ".join(t.original for t in tokens[m.first:m.last + 1]) for m in mentions}
         chosen: Counter[int] = Counter()
         named_as_town: set[int] = set()
