@@ -16,7 +16,7 @@ from typing import Any
 
 from pipelines.tagging.cache import cached
 from pipelines.tagging.lexicon import LexiconError, load_yaml
-from pipelines.tagging.matcher import Match, PhraseIndex, Start, Token, parse_phrase
+from pipelines.tagging.matcher import Match, PhraseIndex, Start, Token, TokenList, parse_phrase
 from schemas import data_path
 
 PLACES_FILE = "places.yaml"
@@ -193,7 +193,7 @@ class Gazetteer:
         """The indexes locate matches (countries', towns'), each with which words (as written) may start a name."""
         return [(self.countries, _proper), (self.by_name, _proper)]
 
-    def _countries_in(self, tokens: list[Token], n_title: int, matches: list[Match],
+    def _countries_in(self, tokens: TokenList, n_title: int, matches: list[Match],
                       ) -> tuple[Counter[str], dict[str, int], set[tuple[int, int]], set[str]]:
         """Each country's weight from its names and demonyms, where it is first named, the spans, and the
         countries named by name (not only by a demonym)."""
@@ -209,25 +209,27 @@ class Gazetteer:
             if first <= covered:
                 continue
             covered = last
-            weight = TITLE_WEIGHT if tokens[first].sentence < n_title else 1.0
+            weight = TITLE_WEIGHT if tokens.sentence_of[first] < n_title else 1.0
             for code, demonym in found[(first, last)]:
-                adjective = demonym or _CYRILLIC_ADJECTIVE.search(tokens[last].text) is not None
+                adjective = demonym or _CYRILLIC_ADJECTIVE.search(tokens.words[last]) is not None
                 scores[code] += weight * (DEMONYM_WEIGHT if adjective else 1.0)
                 first_seen.setdefault(code, first)
                 if not adjective:
                     named.add(code)
         return scores, first_seen, set(found), named
 
-    def _city_mentions(self, tokens: list[Token], n_title: int, matches: list[Match],
+    def _city_mentions(self, tokens: TokenList, n_title: int, matches: list[Match],
                        country_spans: set[tuple[int, int]], sentences: list[str] | None) -> list[_Mention]:
+        # The tokens' columns, read directly: a mention looks at its words and their neighbours only.
+        words, originals, sentence_of = tokens.words, tokens.originals, tokens.sentence_of
         found: dict[tuple[int, int], set[int]] = {}
         exact: set[tuple[int, int]] = set()
         for first, last, (gid, stem) in matches:  # type: ignore[misc]
             if stem:
                 # An inflected form opening a sentence is as likely a capitalised common word (Мирные жители).
-                if first == 0 or tokens[first - 1].sentence != tokens[first].sentence:
+                if first == 0 or sentence_of[first - 1] != sentence_of[first]:
                     continue
-                if not _CYRILLIC_ENDING.fullmatch(tokens[last].text[stem:]):
+                if not _CYRILLIC_ENDING.fullmatch(words[last][stem:]):
                     continue
             else:
                 exact.add((first, last))
@@ -239,21 +241,20 @@ class Gazetteer:
             if first <= covered:
                 continue
             covered = last
-            sentence = tokens[first].sentence
-            after = tokens[last + 1] if last + 1 < len(tokens) else None
-            before = tokens[first - 1] if first > 0 else None
-            after_word = after.text if after is not None and after.sentence == sentence else ""
-            before_word = before.text if before is not None and before.sentence == sentence else ""
+            sentence = sentence_of[first]
+            after = last + 1 if last + 1 < len(words) and sentence_of[last + 1] == sentence else None
+            after_word = words[after] if after is not None else ""
+            before_word = words[first - 1] if first > 0 and sentence_of[first - 1] == sentence else ""
             region = after_word in self.region_after or before_word in self.region_before
             # A Turkish ending sits right after the apostrophe: "Haseke'deki", not "Haseke de".
-            suffixed = (after_word in self.cues_after and sentences is not None
-                        and sentences[sentence][tokens[last].end:after.start] in _APOSTROPHES)  # type: ignore[union-attr]
+            suffixed = (after is not None and after_word in self.cues_after and sentences is not None
+                        and sentences[sentence][tokens[last].end:tokens[after].start] in _APOSTROPHES)
             # "of Taylor Swift": a name followed by another capitalised Latin word is part of a longer name;
             # "in Taylor's case" is a person's.
-            longer = after_word != "" and after is not None and not suffixed and (
-                (after.original[0].isupper() and after.original[0].isascii())
+            longer = after is not None and not suffixed and (
+                (originals[after][0].isupper() and originals[after][0].isascii())
                 or (after_word == "s" and sentences is not None
-                    and sentences[sentence][tokens[last].end:after.start] in _APOSTROPHES))
+                    and sentences[sentence][tokens[last].end:tokens[after].start] in _APOSTROPHES))
             mentions.append(_Mention(first, last, found[(first, last)],
                                      TITLE_WEIGHT if sentence < n_title else 1.0, region,
                                      (first, last) in country_spans,
@@ -271,6 +272,7 @@ class Gazetteer:
         tokens came from) lets Turkish endings after an apostrophe count as a place cue. found: the matches of
         the indexes (country names, town names), when worked out already with other indexes'.
         """
+        tokens = TokenList.of(tokens)
         countries, towns = found or [list(index.find(tokens, start)) for index, start in self.indexes]
         scores, first_seen, country_spans, named = self._countries_in(tokens, title_sentences, countries)
         for code, weight in (hint or {}).items():
@@ -280,7 +282,7 @@ class Gazetteer:
         # ("Washington" must not make every surname an American town).
         anchors = Counter(scores)
         mentions = self._city_mentions(tokens, title_sentences, towns, country_spans, sentences)
-        text = {id(m): " ".join(t.original for t in tokens[m.first:m.last + 1]) for m in mentions}
+        text = {id(m): " ".join(tokens.originals[m.first:m.last + 1]) for m in mentions}
         chosen: Counter[int] = Counter()
         named_as_town: set[int] = set()
         shortened: set[int] = set()
