@@ -10,7 +10,7 @@ from typing import Any
 from pipelines.tagging.actors import ActorIndex, default_actors
 from pipelines.tagging.casualties import casualty_block, sentence_counts
 from pipelines.tagging.lexicon import Lexicon, Taxonomy, load_lexicons, load_taxonomy
-from pipelines.tagging.matcher import PhraseIndexes, Token, tokenize
+from pipelines.tagging.matcher import PhraseIndexes, TokenList, tokenize
 from pipelines.tagging.places import Gazetteer, default_gazetteer
 
 __all__ = ["ConflictTagger", "TagResult", "split_sentences"]
@@ -104,7 +104,7 @@ class ConflictTagger:
         cues: dict[int, list[tuple[int, int, str]]] = {}
         for first, last, payload in terms:
             role, key = payload  # type: ignore[misc]
-            sentence = tokens[first].sentence
+            sentence = tokens.sentence_of[first]
             if role != "counter" and self._negated(tokens, first, lexicon):
                 continue
             if role == "casualty":
@@ -141,10 +141,10 @@ class ConflictTagger:
         )
 
     @staticmethod
-    def _negated(tokens: list[Token], first: int, lexicon: Lexicon) -> bool:
-        sentence = tokens[first].sentence
-        before = tokens[max(0, first - NEGATION_WINDOW):first]
-        return any(t.text in lexicon.negation for t in before if t.sentence == sentence)
+    def _negated(tokens: TokenList, first: int, lexicon: Lexicon) -> bool:
+        words, sentence_of = tokens.words, tokens.sentence_of
+        return any(words[k] in lexicon.negation for k in range(max(0, first - NEGATION_WINDOW), first)
+                   if sentence_of[k] == sentence_of[first])
 
     @staticmethod
     def _strength(hits: dict[tuple[str, Any], list[int]], role: str, lexicon: Lexicon, n_title: int) -> float:

@@ -66,11 +66,12 @@ class ActorIndex:
         counts: Counter[int] = Counter(payload for _, _, payload in matches)  # type: ignore[misc]
         written = tokens.vocabulary & self.exact_folded
         for i in tokens.where(written) if written else ():
-            token = tokens[i]
-            number = self.exact.get(token.original)
+            number = self.exact.get(tokens.originals[i])
             if number is None:
                 continue
-            near = {t.text for t in tokens[max(0, i - 2):i + 3] if t.sentence == token.sentence}
+            sentence_of = tokens.sentence_of
+            near = {tokens.words[k] for k in range(max(0, i - 2), min(i + 3, len(tokens)))
+                    if sentence_of[k] == sentence_of[i]}
             # "IS" is a word too: count it only beside group words, or when the group is named in full.
             if counts[number] or near & self.context:
                 counts[number] += 1
