@@ -31,20 +31,20 @@ class Token(NamedTuple):
 
 
 class TokenList(Sequence[Token]):
-    """A text's tokens, kept by column: the words every index looks up are built at C speed, and a token's
-    offsets are worked out only for the sentences a caller looks into (most are never looked into)."""
+    """A text's tokens, kept by column: the words every index looks up are built at C speed, and what lies
+    between them (a token's offsets, the gaps in a phrase) is worked out only for the sentences a caller looks
+    into (most are never looked into)."""
 
     def __init__(self, sentences: list[str], offsets: list[int] | None = None) -> None:
+        self._sentences = list(sentences)
         self._offsets = offsets
         self.originals: list[str] = []
         self.sentence_of: list[int] = []
-        # Per sentence: what comes before its first word, the word, what comes after, ...
-        self._pieces: list[list[str]] = []
+        # Per sentence looked into: what comes before its first word, the word, what comes after, ...
+        self._pieces: dict[int, list[str]] = {}
         self._first: list[int] = []
         for index, sentence in enumerate(sentences):
-            pieces = _PIECES.split(sentence)
-            found = pieces[1::2]
-            self._pieces.append(pieces)
+            found = TOKEN.findall(sentence)
             self._first.append(len(self.originals))
             self.originals += found
             self.sentence_of += [index] * len(found)
@@ -70,7 +70,14 @@ class TokenList(Sequence[Token]):
         if self._given is not None:
             return self._given[i + 1].start - self._given[i].end
         sentence = self.sentence_of[i]
-        return len(self._pieces[sentence][2 * (i - self._first[sentence]) + 2])
+        return len(self._pieces_of(sentence)[2 * (i - self._first[sentence]) + 2])
+
+    def _pieces_of(self, sentence: int) -> list[str]:
+        pieces = self._pieces.get(sentence)
+        if pieces is None:
+            # The same words as TOKEN found, with what lies between them.
+            pieces = self._pieces[sentence] = _PIECES.split(self._sentences[sentence])
+        return pieces
 
     @cached_property
     def vocabulary(self) -> set[str]:
@@ -91,7 +98,7 @@ class TokenList(Sequence[Token]):
         sentence = self.sentence_of[i]
         bounds = self._bounds.get(sentence)
         if bounds is None:
-            bounds = self._bounds[sentence] = list(accumulate(map(len, self._pieces[sentence])))
+            bounds = self._bounds[sentence] = list(accumulate(map(len, self._pieces_of(sentence))))
         k = 2 * (i - self._first[sentence])
         base = self._offsets[sentence] if self._offsets else 0
         return Token(self.words[i], self.originals[i], base + bounds[k], base + bounds[k + 1], sentence)
