@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import accumulate, compress
+from itertools import accumulate, compress, repeat
 from typing import NamedTuple, overload
 
 # Hyphens and apostrophes split words ("al-Qaeda" is "al" "qaeda"), as they do in the lexicon terms.
@@ -184,6 +184,8 @@ class _Candidates(NamedTuple):
 
     anyway: tuple[_Entry, ...]
     by_second: dict[str, tuple[_Entry, ...]]
+    # The payloads, when every phrase is this one word (most are): found wherever the word is, no more to check.
+    alone: tuple[Hashable, ...] | None = None
 
 
 _NONE = _Candidates((), {})
@@ -272,7 +274,9 @@ class PhraseIndex:
                 anyway.append((n, specs, payload))
             else:
                 by_second.setdefault(specs[1], []).append((n, specs, payload))
-        return _Candidates(tuple(anyway), {w: tuple(e) for w, e in by_second.items()})
+        alone = None if by_second or any(len(specs) > 1 for _, specs, _ in anyway) else tuple(
+            payload for _, _, payload in anyway)
+        return _Candidates(tuple(anyway), {w: tuple(e) for w, e in by_second.items()}, alone)
 
     def _rest(self, specs: tuple[_Spec, ...], tokens: TokenList, i: int) -> int | None:
         """Index of the last token of a match whose first word is tokens[i], or None."""
@@ -386,5 +390,9 @@ class PhraseIndexes:
                 at = list(compress(at, map(fit.__contains__, map(originals.__getitem__, at))))
             for i in at:
                 for n, candidates in memo[words[i]][group]:
-                    self.indexes[n].matches_at(tokens, i, candidates, found[n])
+                    if candidates.alone is not None:
+                        found[n].extend(zip(repeat(i), repeat(i), candidates.alone))
+                    # Most multi-word candidates ("The Hague" for "the") fail on their second word: no call.
+                    elif candidates.anyway or (i + 1 < len(words) and words[i + 1] in candidates.by_second):
+                        self.indexes[n].matches_at(tokens, i, candidates, found[n])
         return found
