@@ -31,7 +31,7 @@ ARMED_KINDS = frozenset({"state_force", "rebel_militia", "terrorist_organization
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a text (paragraph breaks always end one)."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    return [s for s in map(str.strip, _SENTENCE_END.split(text)) if s]
 
 
 def _trim(sentence: str) -> str:

@@ -328,12 +328,13 @@ class Gazetteer:
         """The city a name means: one in a country the article names (most named first), else a big one,
         else (unanchored) the only town of that name or one far bigger than its namesakes."""
         candidates = [self.cities[g] for g in gids]
-        anchored = [c for c in candidates if scores[c.country] > 0]
+        anchored = [c for c in candidates if scores.get(c.country, 0) > 0]
         if anchored:
             return max(anchored, key=lambda c: (scores[c.country], c.population))
         # Without context a name means the town it is the name of, not one it is an alternate for
         # ("Pueblo" is Pueblo, Colorado before it is Puebla).
-        own = [c for c in candidates if c.name.casefold() == text.casefold()]
+        folded = text.casefold()
+        own = [c for c in candidates if c.name.casefold() == folded]
         candidates = own or candidates
         biggest = max(candidates, key=lambda c: c.population)
         if biggest.population >= MIN_UNANCHORED_POPULATION:
