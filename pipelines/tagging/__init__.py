@@ -15,8 +15,9 @@ from pipelines.tagging.places import Gazetteer, default_gazetteer
 
 __all__ = ["ConflictTagger", "TagResult", "split_sentences"]
 
-# Every break starts with a space: the lookahead lets the engine skip to spaces (twice as fast, same splits).
-_SENTENCE_END = re.compile(r"(?=\s)(?:(?<=[.!?؟。])\s+|(?<=[.!?؟。][\"'”’)\]])\s+|\n+)")
+# A sentence ends at a stop (and a closing quote or bracket) before a space, and at every line break. The pattern
+# starts with the stop, which the engine skips to (rarer than spaces); the stop stays, the spaces become a break.
+_SENTENCE_END = re.compile(r"([.!?؟。][\"'”’)\]]?)\s+")
 MAX_EVIDENCE = 3
 MAX_EVIDENCE_CHARS = 300
 NEGATION_WINDOW = 3
@@ -31,7 +32,7 @@ ARMED_KINDS = frozenset({"state_force", "rebel_militia", "terrorist_organization
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a text (paragraph breaks always end one)."""
-    return [s for s in map(str.strip, _SENTENCE_END.split(text)) if s]
+    return [s for s in map(str.strip, _SENTENCE_END.sub("\\1\n", text).split("\n")) if s]
 
 
 def _trim(sentence: str) -> str:
