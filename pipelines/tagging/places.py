@@ -291,13 +291,14 @@ class Gazetteer:
         # "Russian drones hit Sumy" is in Ukraine, but "Palma in Mozambique" is not the Palma of Mallorca
         # and "Crocus City Hall near Moscow" is not Schwäbisch Hall.
         for unanchored in (False, True):
-            settled = []
+            # The mentions left for the second pass, gathered as they fail (no comparing mentions field by field).
+            unsettled = []
             for mention in mentions:
                 city = self._resolve(mention.gids, text[id(mention)], anchors,
                                      unanchored and not named and not chosen and mention.cued)
                 if city is None:
+                    unsettled.append(mention)
                     continue
-                settled.append(mention)
                 chosen[city.geonameid] += mention.weight
                 if not mention.region:
                     named_as_town.add(city.geonameid)
@@ -307,7 +308,7 @@ class Gazetteer:
                 if not mention.country_too:
                     scores[city.country] += mention.weight * CITY_WEIGHT
                     first_seen[city.country] = min(first_seen.get(city.country, mention.first), mention.first)
-            mentions = [m for m in mentions if m not in settled]
+            mentions = unsettled
         order = sorted((c for c, s in scores.items() if s > 0 and c in self.country_names),
                        key=lambda c: (-scores[c], first_seen.get(c, len(tokens))))
         rank = {code: i for i, code in enumerate(order)}
