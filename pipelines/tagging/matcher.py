@@ -344,32 +344,38 @@ class PhraseIndexes:
         self._starts = list(dict.fromkeys(start for _, start in indexes))
         self._group = [self._starts.index(start) for _, start in indexes]
         self._nowhere: tuple[tuple[tuple[int, _Candidates], ...], ...] = ((),) * len(self._starts)
-        # Per word seen: per start test, the indexes whose phrases it may start, with their candidates.
+        # The words seen: a set, whose lookups are quicker than a dict's, and most words start nothing anywhere.
+        self._seen: set[str] = set()
+        # Per word seen that may start a phrase: per start test, the indexes whose phrases it may start, with
+        # their candidates.
         self._memo: dict[str, tuple[tuple[tuple[int, _Candidates], ...], ...]] = {}
         # Per start test, the words of the memo that may start a phrase: a text's other words cost one set lookup.
         self._starters: list[set[str]] = [set() for _ in self._starts]
         self._changes = [index.changes for index in self.indexes]
 
+    def _forget(self) -> None:
+        self._seen.clear()
+        self._memo.clear()
+        for starters in self._starters:
+            starters.clear()
+
     def _learn(self, words: set[str]) -> None:
         """Work out the candidate phrases of the words not seen before."""
-        memo = self._memo
         changes = [index.changes for index in self.indexes]
         if changes != self._changes:
-            memo.clear()
+            self._forget()
             self._changes = changes
-        unseen = words.difference(memo)
+        unseen = words.difference(self._seen)
         if not unseen:
             return
-        if len(memo) + len(unseen) > MEMO_SIZE:
-            memo.clear()
+        if len(self._seen) + len(unseen) > MEMO_SIZE:
+            self._forget()
             unseen = set(words)
-        if not memo:
-            for starters in self._starters:
-                starters.clear()
-        memo.update(dict.fromkeys(unseen, self._nowhere))
+        self._seen.update(unseen)
+        memo = self._memo
         for n, (index, group) in enumerate(zip(self.indexes, self._group, strict=True)):
             for word, candidates in index.learn(unseen):
-                known = memo[word]
+                known = memo.get(word, self._nowhere)
                 memo[word] = (*known[:group], (*known[group], (n, candidates)), *known[group + 1:])
                 self._starters[group].add(word)
 
