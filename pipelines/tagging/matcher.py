@@ -205,7 +205,7 @@ class PhraseIndex:
     # How long the heads are: the shortest stem's length (0 until there is a stem).
     _head_length: int = 0
     # Counts the phrases added: a memo of this index's candidates is stale once it changes.
-    changes: int = 0
+    changes: int = field(default=0, init=False)
     # What find alone remembers of the words it has seen, per start test (indexes matched together share a
     # PhraseIndexes instead). Never pickled: a memo is a process's own.
     _alone: dict[Start | None, PhraseIndexes] | None = field(default=None, init=False, repr=False, compare=False)
@@ -321,8 +321,8 @@ class PhraseIndex:
     def find(self, tokens: Sequence[Token], start: Start | None = None,
              ) -> Iterator[Match]:
         """(first token index, last token index, payload) of every phrase occurrence, in text order;
-        start, when given, says from its original spelling which tokens may start one (asked only of
-        tokens that could)."""
+        start, when given, says from its original spelling which tokens may start one (asked once per spelling
+        of the tokens that could)."""
         if self._alone is None:
             self._alone = {}
         if start not in self._alone:
