@@ -237,3 +237,22 @@ def test_tokens_keep_their_offsets_and_phrases_match_any_token_list():
     index.add("al hasakah", "town")
     index.add("straße * killed", "gap")
     assert list(index.find(tokens)) == list(index.find(expected)) == [(3, 4, "town"), (8, 10, "gap")]
+
+
+def test_indexes_matched_together_find_what_each_finds_alone(monkeypatch):
+    from pipelines.tagging import matcher
+    from pipelines.tagging.matcher import PhraseIndex, PhraseIndexes, tokenize
+
+    towns, terms = PhraseIndex(), PhraseIndex()
+    towns.add("The Hague", "town")
+    terms.add("the*", "stem")
+    capital = str.istitle
+    both = PhraseIndexes([(towns, capital), (terms, None)])
+    tokens = tokenize(["the hague and The Hague", "killed in The Hague"])
+    assert both.find(tokens) == [list(towns.find(tokens, capital)), list(terms.find(tokens))] == [
+        [(3, 4, "town"), (7, 8, "town")], [(0, 0, "stem"), (3, 3, "stem"), (7, 7, "stem")]]
+    # A phrase added later is found, and a memo grown past its size starts again.
+    terms.add("killed", "verb")
+    monkeypatch.setattr(matcher, "MEMO_SIZE", 3)
+    assert both.find(tokens)[1] == [(0, 0, "stem"), (3, 3, "stem"), (5, 5, "verb"), (7, 7, "stem")]
+    assert both.find(tokenize(["killed near The Hague"])) == [[(2, 3, "town")], [(0, 0, "verb"), (2, 2, "stem")]]

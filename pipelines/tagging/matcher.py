@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import accumulate, compress
+from itertools import accumulate, compress, repeat
 from typing import NamedTuple, overload
 
 # Hyphens and apostrophes split words ("al-Qaeda" is "al" "qaeda"), as they do in the lexicon terms.
@@ -31,20 +31,20 @@ class Token(NamedTuple):
 
 
 class TokenList(Sequence[Token]):
-    """A text's tokens, kept by column: the words every index looks up are built at C speed, and a token's
-    offsets are worked out only for the sentences a caller looks into (most are never looked into)."""
+    """A text's tokens, kept by column: the words every index looks up are built at C speed, and what lies
+    between them (a token's offsets, the gaps in a phrase) is worked out only for the sentences a caller looks
+    into (most are never looked into)."""
 
     def __init__(self, sentences: list[str], offsets: list[int] | None = None) -> None:
+        self._sentences = list(sentences)
         self._offsets = offsets
         self.originals: list[str] = []
         self.sentence_of: list[int] = []
-        # Per sentence: what comes before its first word, the word, what comes after, ...
-        self._pieces: list[list[str]] = []
+        # Per sentence looked into: what comes before its first word, the word, what comes after, ...
+        self._pieces: dict[int, list[str]] = {}
         self._first: list[int] = []
         for index, sentence in enumerate(sentences):
-            pieces = _PIECES.split(sentence)
-            found = pieces[1::2]
-            self._pieces.append(pieces)
+            found = TOKEN.findall(sentence)
             self._first.append(len(self.originals))
             self.originals += found
             self.sentence_of += [index] * len(found)
@@ -70,7 +70,14 @@ class TokenList(Sequence[Token]):
         if self._given is not None:
             return self._given[i + 1].start - self._given[i].end
         sentence = self.sentence_of[i]
-        return len(self._pieces[sentence][2 * (i - self._first[sentence]) + 2])
+        return len(self._pieces_of(sentence)[2 * (i - self._first[sentence]) + 2])
+
+    def _pieces_of(self, sentence: int) -> list[str]:
+        pieces = self._pieces.get(sentence)
+        if pieces is None:
+            # The same words as TOKEN found, with what lies between them.
+            pieces = self._pieces[sentence] = _PIECES.split(self._sentences[sentence])
+        return pieces
 
     @cached_property
     def vocabulary(self) -> set[str]:
@@ -91,7 +98,7 @@ class TokenList(Sequence[Token]):
         sentence = self.sentence_of[i]
         bounds = self._bounds.get(sentence)
         if bounds is None:
-            bounds = self._bounds[sentence] = list(accumulate(map(len, self._pieces[sentence])))
+            bounds = self._bounds[sentence] = list(accumulate(map(len, self._pieces_of(sentence))))
         k = 2 * (i - self._first[sentence])
         base = self._offsets[sentence] if self._offsets else 0
         return Token(self.words[i], self.originals[i], base + bounds[k], base + bounds[k + 1], sentence)
@@ -165,6 +172,10 @@ def parse_phrase(phrase: str) -> tuple[_Spec, ...]:
 
 
 _Entry = tuple[int, tuple[_Spec, ...], Hashable]
+# A phrase occurrence: its first and last token's indexes and its payload.
+Match = tuple[int, int, Hashable]
+# Which tokens may start a phrase, from their original spelling.
+Start = Callable[[str], bool]
 
 
 class _Candidates(NamedTuple):
@@ -173,6 +184,8 @@ class _Candidates(NamedTuple):
 
     anyway: tuple[_Entry, ...]
     by_second: dict[str, tuple[_Entry, ...]]
+    # The payloads, when every phrase is this one word (most are): found wherever the word is, no more to check.
+    alone: tuple[Hashable, ...] | None = None
 
 
 _NONE = _Candidates((), {})
@@ -191,14 +204,14 @@ class PhraseIndex:
     _stem_heads: set[str] = field(default_factory=set)
     # How long the heads are: the shortest stem's length (0 until there is a stem).
     _head_length: int = 0
-    # Words repeat across articles: each word's candidate phrases are worked out once.
-    _memo: dict[str, _Candidates] = field(default_factory=dict)
-    # The words of the memo that may start a phrase: a text's other words cost one set lookup each.
-    _starters: set[str] = field(default_factory=set)
+    # Counts the phrases added: a memo of this index's candidates is stale once it changes.
+    changes: int = field(default=0, init=False)
+    # What find alone remembers of the words it has seen, per start test (indexes matched together share a
+    # PhraseIndexes instead). Never pickled: a memo is a process's own.
+    _alone: dict[Start | None, PhraseIndexes] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add(self, phrase: str, payload: Hashable) -> None:
-        self._memo.clear()
-        self._starters.clear()
+        self.changes += 1
         specs = parse_phrase(phrase)
         first = specs[0]
         if first.endswith("*"):
@@ -236,26 +249,19 @@ class PhraseIndex:
                         found += self._stems.get(form[:length], ())
         return found
 
-    def _learn(self, words: set[str]) -> None:
-        """Work out the candidate phrases of the words not seen before."""
-        memo = self._memo
-        unseen = words.difference(memo)
-        if not unseen:
-            return
-        if len(memo) + len(unseen) > MEMO_SIZE:
-            memo.clear()
-            self._starters.clear()
-            unseen = set(words)
-        memo.update(dict.fromkeys(unseen, _NONE))
+    def learn(self, unseen: set[str]) -> list[tuple[str, _Candidates]]:
+        """The words (not seen before) that may start a phrase, each with its candidate phrases."""
         # Most words start no phrase in any form: only those that might are looked up in full.
         maybe = self._exact.keys() & unseen
         heads, length, prefixes = self._stem_heads, self._head_length, self.prefixes
         if heads or prefixes:
             maybe.update([w for w in unseen if w[:length] in heads or w.startswith(prefixes)])
+        learnt = []
         for word in maybe:
-            memo[word] = self._grouped(word)
-            if memo[word] is not _NONE:
-                self._starters.add(word)
+            candidates = self._grouped(word)
+            if candidates is not _NONE:
+                learnt.append((word, candidates))
+        return learnt
 
     def _grouped(self, word: str) -> _Candidates:
         candidates = self._candidates(word)
@@ -268,7 +274,9 @@ class PhraseIndex:
                 anyway.append((n, specs, payload))
             else:
                 by_second.setdefault(specs[1], []).append((n, specs, payload))
-        return _Candidates(tuple(anyway), {w: tuple(e) for w, e in by_second.items()})
+        alone = None if by_second or any(len(specs) > 1 for _, specs, _ in anyway) else tuple(
+            payload for _, _, payload in anyway)
+        return _Candidates(tuple(anyway), {w: tuple(e) for w, e in by_second.items()}, alone)
 
     def _rest(self, specs: tuple[_Spec, ...], tokens: TokenList, i: int) -> int | None:
         """Index of the last token of a match whose first word is tokens[i], or None."""
@@ -296,29 +304,101 @@ class PhraseIndex:
             j, k = t, k + 1
         return j
 
-    def find(self, tokens: Sequence[Token], start: Callable[[str], bool] | None = None,
-             ) -> Iterator[tuple[int, int, Hashable]]:
-        """(first token index, last token index, payload) of every phrase occurrence, in text order;
-        start, when given, says from its original spelling which tokens may start one (asked only of
-        tokens that could)."""
-        tokens = TokenList.of(tokens)
+    def matches_at(self, tokens: TokenList, i: int, candidates: _Candidates,
+                   found: list[Match]) -> None:
+        """Add to found the phrases of candidates (tokens[i]'s word's) that occur from token i."""
         words = tokens.words
-        self._learn(tokens.vocabulary)
-        memo = self._memo
-        found = tokens.vocabulary & self._starters
-        if not found:
-            return
-        originals = tokens.originals
-        for i in tokens.where(found):
-            if start is not None and not start(originals[i]):
+        fitting = candidates.by_second.get(words[i + 1]) if i + 1 < len(words) else None
+        # In the order they would be tried one by one: the payloads of one place keep their order.
+        for _, specs, payload in sorted(candidates.anyway + fitting) if fitting else candidates.anyway:
+            if len(specs) == 1:
+                found.append((i, i, payload))
                 continue
-            candidates = memo[words[i]]
-            fitting = candidates.by_second.get(words[i + 1]) if i + 1 < len(words) else None
-            # In the order they would be tried one by one: the payloads of one place keep their order.
-            for _, specs, payload in sorted(candidates.anyway + fitting) if fitting else candidates.anyway:
-                if len(specs) == 1:
-                    yield i, i, payload
-                    continue
-                end = self._rest(specs, tokens, i)
-                if end is not None:
-                    yield i, end, payload
+            end = self._rest(specs, tokens, i)
+            if end is not None:
+                found.append((i, end, payload))
+
+    def find(self, tokens: Sequence[Token], start: Start | None = None,
+             ) -> Iterator[Match]:
+        """(first token index, last token index, payload) of every phrase occurrence, in text order;
+        start, when given, says from its original spelling which tokens may start one (asked once per spelling
+        of the tokens that could)."""
+        if self._alone is None:
+            self._alone = {}
+        if start not in self._alone:
+            self._alone[start] = PhraseIndexes([(self, start)])
+        return iter(self._alone[start].find(tokens)[0])
+
+    def __getstate__(self) -> dict[str, object]:
+        return {name: value for name, value in self.__dict__.items() if name != "_alone"}
+
+
+class PhraseIndexes:
+    """Phrase indexes matched together over the same texts, each with which tokens may start its phrases (a test
+    of their original spelling, or None for any). Words repeat across articles: each word's candidate phrases in
+    every index are worked out once, and a text's words are checked against one memo, not one per index."""
+
+    def __init__(self, indexes: Sequence[tuple[PhraseIndex, Start | None]]) -> None:
+        self.indexes = tuple(index for index, _ in indexes)
+        # The indexes by start test: those with the same one are matched from the same tokens.
+        self._starts = list(dict.fromkeys(start for _, start in indexes))
+        self._group = [self._starts.index(start) for _, start in indexes]
+        self._nowhere: tuple[tuple[tuple[int, _Candidates], ...], ...] = ((),) * len(self._starts)
+        # The words seen: a set, whose lookups are quicker than a dict's, and most words start nothing anywhere.
+        self._seen: set[str] = set()
+        # Per word seen that may start a phrase: per start test, the indexes whose phrases it may start, with
+        # their candidates.
+        self._memo: dict[str, tuple[tuple[tuple[int, _Candidates], ...], ...]] = {}
+        # Per start test, the words of the memo that may start a phrase: a text's other words cost one set lookup.
+        self._starters: list[set[str]] = [set() for _ in self._starts]
+        self._changes = [index.changes for index in self.indexes]
+
+    def _forget(self) -> None:
+        self._seen.clear()
+        self._memo.clear()
+        for starters in self._starters:
+            starters.clear()
+
+    def _learn(self, words: set[str]) -> None:
+        """Work out the candidate phrases of the words not seen before."""
+        changes = [index.changes for index in self.indexes]
+        if changes != self._changes:
+            self._forget()
+            self._changes = changes
+        unseen = words.difference(self._seen)
+        if not unseen:
+            return
+        if len(self._seen) + len(unseen) > MEMO_SIZE:
+            self._forget()
+            unseen = set(words)
+        self._seen.update(unseen)
+        memo = self._memo
+        for n, (index, group) in enumerate(zip(self.indexes, self._group, strict=True)):
+            for word, candidates in index.learn(unseen):
+                known = memo.get(word, self._nowhere)
+                memo[word] = (*known[:group], (*known[group], (n, candidates)), *known[group + 1:])
+                self._starters[group].add(word)
+
+    def find(self, tokens: Sequence[Token]) -> list[list[Match]]:
+        """Per index, (first token index, last token index, payload) of every phrase occurrence, in text order."""
+        tokens = TokenList.of(tokens)
+        found: list[list[Match]] = [[] for _ in self.indexes]
+        self._learn(tokens.vocabulary)
+        memo, words, originals = self._memo, tokens.words, tokens.originals
+        for group, (start, starters) in enumerate(zip(self._starts, self._starters, strict=True)):
+            here = tokens.vocabulary & starters
+            if not here:
+                continue
+            at = tokens.where(here)
+            if start is not None:
+                # Asked once per spelling: most tokens that could start a place name are "the" or "in" in lower case.
+                fit = set(filter(start, set(map(originals.__getitem__, at))))
+                at = list(compress(at, map(fit.__contains__, map(originals.__getitem__, at))))
+            for i in at:
+                for n, candidates in memo[words[i]][group]:
+                    if candidates.alone is not None:
+                        found[n].extend(zip(repeat(i), repeat(i), candidates.alone))
+                    # Most multi-word candidates ("The Hague" for "the") fail on their second word: no call.
+                    elif candidates.anyway or (i + 1 < len(words) and words[i + 1] in candidates.by_second):
+                        self.indexes[n].matches_at(tokens, i, candidates, found[n])
+        return found

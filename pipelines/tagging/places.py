@@ -7,6 +7,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -15,7 +16,7 @@ from typing import Any
 
 from pipelines.tagging.cache import cached
 from pipelines.tagging.lexicon import LexiconError, load_yaml
-from pipelines.tagging.matcher import PhraseIndex, Token, parse_phrase
+from pipelines.tagging.matcher import Match, PhraseIndex, Start, Token, TokenList, parse_phrase
 from schemas import data_path
 
 PLACES_FILE = "places.yaml"
@@ -187,12 +188,17 @@ class Gazetteer:
                     continue
         return self.__dict__
 
-    def _countries_in(self, tokens: list[Token], n_title: int,
+    @property
+    def indexes(self) -> list[tuple[PhraseIndex, Start]]:
+        """The indexes locate matches (countries', towns'), each with which words (as written) may start a name."""
+        return [(self.countries, _proper), (self.by_name, _proper)]
+
+    def _countries_in(self, tokens: TokenList, n_title: int, matches: list[Match],
                       ) -> tuple[Counter[str], dict[str, int], set[tuple[int, int]], set[str]]:
         """Each country's weight from its names and demonyms, where it is first named, the spans, and the
         countries named by name (not only by a demonym)."""
         found: dict[tuple[int, int], set[tuple[str, bool]]] = {}
-        for first, last, payload in self.countries.find(tokens, _proper):
+        for first, last, payload in matches:
             found.setdefault((first, last), set()).add(payload)  # type: ignore[arg-type]
         scores: Counter[str] = Counter()
         first_seen: dict[str, int] = {}
@@ -203,25 +209,27 @@ class Gazetteer:
             if first <= covered:
                 continue
             covered = last
-            weight = TITLE_WEIGHT if tokens[first].sentence < n_title else 1.0
+            weight = TITLE_WEIGHT if tokens.sentence_of[first] < n_title else 1.0
             for code, demonym in found[(first, last)]:
-                adjective = demonym or _CYRILLIC_ADJECTIVE.search(tokens[last].text) is not None
+                adjective = demonym or _CYRILLIC_ADJECTIVE.search(tokens.words[last]) is not None
                 scores[code] += weight * (DEMONYM_WEIGHT if adjective else 1.0)
                 first_seen.setdefault(code, first)
                 if not adjective:
                     named.add(code)
         return scores, first_seen, set(found), named
 
-    def _city_mentions(self, tokens: list[Token], n_title: int,
+    def _city_mentions(self, tokens: TokenList, n_title: int, matches: list[Match],
                        country_spans: set[tuple[int, int]], sentences: list[str] | None) -> list[_Mention]:
+        # The tokens' columns, read directly: a mention looks at its words and their neighbours only.
+        words, originals, sentence_of = tokens.words, tokens.originals, tokens.sentence_of
         found: dict[tuple[int, int], set[int]] = {}
         exact: set[tuple[int, int]] = set()
-        for first, last, (gid, stem) in self.by_name.find(tokens, _proper):  # type: ignore[misc]
+        for first, last, (gid, stem) in matches:  # type: ignore[misc]
             if stem:
                 # An inflected form opening a sentence is as likely a capitalised common word (Мирные жители).
-                if first == 0 or tokens[first - 1].sentence != tokens[first].sentence:
+                if first == 0 or sentence_of[first - 1] != sentence_of[first]:
                     continue
-                if not _CYRILLIC_ENDING.fullmatch(tokens[last].text[stem:]):
+                if not _CYRILLIC_ENDING.fullmatch(words[last][stem:]):
                     continue
             else:
                 exact.add((first, last))
@@ -233,21 +241,20 @@ class Gazetteer:
             if first <= covered:
                 continue
             covered = last
-            sentence = tokens[first].sentence
-            after = tokens[last + 1] if last + 1 < len(tokens) else None
-            before = tokens[first - 1] if first > 0 else None
-            after_word = after.text if after is not None and after.sentence == sentence else ""
-            before_word = before.text if before is not None and before.sentence == sentence else ""
+            sentence = sentence_of[first]
+            after = last + 1 if last + 1 < len(words) and sentence_of[last + 1] == sentence else None
+            after_word = words[after] if after is not None else ""
+            before_word = words[first - 1] if first > 0 and sentence_of[first - 1] == sentence else ""
             region = after_word in self.region_after or before_word in self.region_before
             # A Turkish ending sits right after the apostrophe: "Haseke'deki", not "Haseke de".
-            suffixed = (after_word in self.cues_after and sentences is not None
-                        and sentences[sentence][tokens[last].end:after.start] in _APOSTROPHES)  # type: ignore[union-attr]
+            suffixed = (after is not None and after_word in self.cues_after and sentences is not None
+                        and sentences[sentence][tokens[last].end:tokens[after].start] in _APOSTROPHES)
             # "of Taylor Swift": a name followed by another capitalised Latin word is part of a longer name;
             # "in Taylor's case" is a person's.
-            longer = after_word != "" and after is not None and not suffixed and (
-                (after.original[0].isupper() and after.original[0].isascii())
+            longer = after is not None and not suffixed and (
+                (originals[after][0].isupper() and originals[after][0].isascii())
                 or (after_word == "s" and sentences is not None
-                    and sentences[sentence][tokens[last].end:after.start] in _APOSTROPHES))
+                    and sentences[sentence][tokens[last].end:tokens[after].start] in _APOSTROPHES))
             mentions.append(_Mention(first, last, found[(first, last)],
                                      TITLE_WEIGHT if sentence < n_title else 1.0, region,
                                      (first, last) in country_spans,
@@ -256,22 +263,26 @@ class Gazetteer:
         return mentions
 
     def locate(self, tokens: list[Token], title_sentences: int, hint: Counter[str] | None = None,
-               sentences: list[str] | None = None) -> list[dict[str, Any]]:
+               sentences: list[str] | None = None, found: Sequence[list[Match]] | None = None,
+               ) -> list[dict[str, Any]]:
         """Locations of the event: the story's country's cities first, then the other cities, then countries.
 
         The story's country is the one with the most weight from its names, demonyms, towns and the home
         countries of the actors named (hint); of equal weights the first named. sentences (the text the
-        tokens came from) lets Turkish endings after an apostrophe count as a place cue.
+        tokens came from) lets Turkish endings after an apostrophe count as a place cue. found: the matches of
+        the indexes (country names, town names), when worked out already with other indexes'.
         """
-        scores, first_seen, country_spans, named = self._countries_in(tokens, title_sentences)
+        tokens = TokenList.of(tokens)
+        countries, towns = found or [list(index.find(tokens, start)) for index, start in self.indexes]
+        scores, first_seen, country_spans, named = self._countries_in(tokens, title_sentences, countries)
         for code, weight in (hint or {}).items():
             scores[code] += weight
             first_seen.setdefault(code, len(tokens))
         # The countries that anchor a town's name: those the text names, not those its other towns imply
         # ("Washington" must not make every surname an American town).
         anchors = Counter(scores)
-        mentions = self._city_mentions(tokens, title_sentences, country_spans, sentences)
-        text = {id(m): " ".join(t.original for t in tokens[m.first:m.last + 1]) for m in mentions}
+        mentions = self._city_mentions(tokens, title_sentences, towns, country_spans, sentences)
+        text = {id(m): " ".join(tokens.originals[m.first:m.last + 1]) for m in mentions}
         chosen: Counter[int] = Counter()
         named_as_town: set[int] = set()
         shortened: set[int] = set()
@@ -280,13 +291,14 @@ class Gazetteer:
         # "Russian drones hit Sumy" is in Ukraine, but "Palma in Mozambique" is not the Palma of Mallorca
         # and "Crocus City Hall near Moscow" is not Schwäbisch Hall.
         for unanchored in (False, True):
-            settled = []
+            # The mentions left for the second pass, gathered as they fail (no comparing mentions field by field).
+            unsettled = []
             for mention in mentions:
                 city = self._resolve(mention.gids, text[id(mention)], anchors,
                                      unanchored and not named and not chosen and mention.cued)
                 if city is None:
+                    unsettled.append(mention)
                     continue
-                settled.append(mention)
                 chosen[city.geonameid] += mention.weight
                 if not mention.region:
                     named_as_town.add(city.geonameid)
@@ -296,7 +308,7 @@ class Gazetteer:
                 if not mention.country_too:
                     scores[city.country] += mention.weight * CITY_WEIGHT
                     first_seen[city.country] = min(first_seen.get(city.country, mention.first), mention.first)
-            mentions = [m for m in mentions if m not in settled]
+            mentions = unsettled
         order = sorted((c for c, s in scores.items() if s > 0 and c in self.country_names),
                        key=lambda c: (-scores[c], first_seen.get(c, len(tokens))))
         rank = {code: i for i, code in enumerate(order)}
@@ -317,12 +329,13 @@ class Gazetteer:
         """The city a name means: one in a country the article names (most named first), else a big one,
         else (unanchored) the only town of that name or one far bigger than its namesakes."""
         candidates = [self.cities[g] for g in gids]
-        anchored = [c for c in candidates if scores[c.country] > 0]
+        anchored = [c for c in candidates if scores.get(c.country, 0) > 0]
         if anchored:
             return max(anchored, key=lambda c: (scores[c.country], c.population))
         # Without context a name means the town it is the name of, not one it is an alternate for
         # ("Pueblo" is Pueblo, Colorado before it is Puebla).
-        own = [c for c in candidates if c.name.casefold() == text.casefold()]
+        folded = text.casefold()
+        own = [c for c in candidates if c.name.casefold() == folded]
         candidates = own or candidates
         biggest = max(candidates, key=lambda c: c.population)
         if biggest.population >= MIN_UNANCHORED_POPULATION:
