@@ -1,8 +1,8 @@
-"""Beam wiring of deduplication: exact folding, near-duplicate clusters by LSH bands, and the state across runs."""
+"""Beam wiring of deduplication: exact and near-duplicate copies planned in one place, and the state across runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -10,20 +10,24 @@ import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
 from connectors.state import StateLog, StateRecord, recency
-from pipelines.dedup import DedupResult, article_key, merge_groups, singleton
+from pipelines.dedup import article_key, merge_groups, singleton
 from pipelines.neardup import (
-    ClusterPlan,
+    Copy,
+    CopyPlan,
     DocNode,
     NearDupSettings,
     Resolution,
     band_values,
+    first_copy,
+    fold_exact,
     node_from_state,
     node_of,
-    plan_clusters,
+    plan_copies,
     resolve_cluster,
     state_value,
 )
 from pipelines.transforms import counter
+from schemas.records import Article
 
 STATE_NAMESPACE = "dedup"
 STATE = "state"
@@ -31,42 +35,18 @@ _DOC = "doc:"
 _JOINED = "joined"
 
 
-def guid_key(group: DedupResult) -> str:
-    """Feed GUIDs are unique only within their feed, so the key is the feed's URL and the GUID; an article
-    without one keeps its own URL key (a group of one)."""
-    article = group.representative
-    if article.guid and article.feed_url:
-        return f"guid:{article.feed_url}|{article.guid}"
-    return "url:" + article_key(article)
+def copy_of(node: DocNode, keep_text: bool = False) -> Copy:
+    """The exact-folding keys of the article of a node of one article (without the article, unless asked).
+    Feed GUIDs are unique only within their feed, so the GUID key is the feed's URL and the GUID; an article
+    without one keeps its URL key."""
+    article = node.group.representative
+    url_key = article_key(article)
+    guid = f"guid:{article.feed_url}|{article.guid}" if article.guid and article.feed_url else "url:" + url_key
+    return Copy(url_key, guid, node if keep_text else replace(node, group=None))
 
 
-class DedupBy(beam.PTransform):
-    """Groups of copies that share a key are merged into one group with one representative."""
-
-    def __init__(self, key: Callable[[DedupResult], str], label: str) -> None:
-        super().__init__(label)
-        self.key = key
-
-    def expand(self, groups: beam.PCollection) -> beam.PCollection:
-        return (
-            groups
-            | "Key" >> beam.Map(lambda g, key=self.key: (key(g), g))
-            | "Group" >> beam.GroupByKey()
-            | "Merge" >> beam.MapTuple(lambda _key, gs: merge_groups(gs))
-        )
-
-
-class ExactGroups(beam.PTransform):
-    """Articles -> groups of exact copies: same canonical URL key, same feed GUID, same normalized text."""
-
-    def expand(self, articles: beam.PCollection) -> beam.PCollection:
-        return (
-            articles
-            | "AsGroups" >> beam.Map(singleton)
-            | "ByUrl" >> DedupBy(lambda g: article_key(g.representative), "ByUrl")
-            | "ByGuid" >> DedupBy(guid_key, "ByGuid")
-            | "ByContent" >> DedupBy(lambda g: g.representative.fingerprint, "ByContent")
-        )
+def _article_node(article: Article, settings: NearDupSettings) -> DocNode:
+    return node_of(singleton(article), settings)
 
 
 def _newest(records: Iterable[StateRecord]) -> StateRecord:
@@ -104,7 +84,7 @@ def _prior_node(record: StateRecord) -> Iterator[DocNode]:
 
 
 class _RunKeysFn(beam.CombineFn):
-    """This run's nodes -> (their ids, their LSH bands): what decides which earlier articles can matter."""
+    """This run's articles -> (their node ids, their LSH bands): what decides which earlier articles can matter."""
 
     def __init__(self, settings: NearDupSettings) -> None:
         self.settings = settings
@@ -112,9 +92,9 @@ class _RunKeysFn(beam.CombineFn):
     def create_accumulator(self) -> tuple[set[str], set[bytes]]:
         return set(), set()
 
-    def add_input(self, keys: tuple[set[str], set[bytes]], node: DocNode) -> tuple[set[str], set[bytes]]:
-        keys[0].add(node.id)
-        keys[1].update(band_values(node.sig, self.settings))
+    def add_input(self, keys: tuple[set[str], set[bytes]], copy: Copy) -> tuple[set[str], set[bytes]]:
+        keys[0].add(copy.node.id)
+        keys[1].update(band_values(copy.node.sig, self.settings))
         return keys
 
     def merge_accumulators(self, accumulators: Iterable[tuple[set[str], set[bytes]]]) -> tuple[set[str], set[bytes]]:
@@ -133,56 +113,59 @@ def _may_matter(node: DocNode, keys: tuple[frozenset[str], frozenset[bytes]], se
     return node.id in ids or not bands.isdisjoint(band_values(node.sig, settings))
 
 
-def _route(node: DocNode, plan: ClusterPlan) -> Iterator[Any]:
-    """A node of a cluster of its own is a cluster already; the nodes of larger clusters leave tagged, keyed by
-    their cluster, to be grouped."""
-    label = plan.labels.get(node.id)
+def _route(node: DocNode, plan: CopyPlan) -> Iterator[Any]:
+    """An article alone is a cluster already; the articles of larger clusters (or with exact copies) leave
+    tagged, keyed by their cluster, to be grouped."""
+    label = plan.labels.get(article_key(node.group.representative))
     if label is None:
         yield node.id, [node]
     else:
         yield TaggedOutput(_JOINED, (label, node))
 
 
-def _plan(nodes: list[DocNode], settings: NearDupSettings) -> ClusterPlan:
-    return plan_clusters([n for n in nodes if not n.prior], [n for n in nodes if n.prior], settings)
+def _plan(items: list[Copy | DocNode], settings: NearDupSettings) -> CopyPlan:
+    return plan_copies([i for i in items if isinstance(i, Copy)], [i for i in items if isinstance(i, DocNode)],
+                       settings)
 
 
-class NearDedup(beam.PTransform):
-    """Groups of exact copies (+ what earlier runs saw) -> groups to emit, marked; tagged `state`: the
-    StateRecords this run adds.
+class Deduplicate(beam.PTransform):
+    """Articles (+ what earlier runs saw) -> DedupResults to tag and emit, marked; tagged `state`: the
+    StateRecords this run adds. No all-pairs step anywhere, and each article's text crosses at most one
+    shuffle:
 
-    1. each group becomes a node with a MinHash signature; the run's node ids and LSH bands, combined into
-       one small set, pick from the state the earlier articles that could matter (same URL, or a shared band);
-    2. those and this run's nodes, without their text (about 0.7 KB a node), meet in one place where
-       plan_clusters matches URLs with earlier runs' (same text: already seen; changed text: a revision)
-       and finds the clusters: LSH band buckets, each member verified (estimated Jaccard >= threshold)
-       against its bucket's first member and its predecessor, then a fixed number of rounds of min-label
-       propagation (never all pairs);
-    3. with that plan as a side input (it lists only the clusters that join something), the groups of
-       larger clusters (with their text) are grouped by cluster, and resolve_cluster picks what to emit.
+    1. each article gets a node: MinHash signature, fingerprint, representative_order; the run's node ids
+       and LSH bands, combined into one small set, pick from the state the earlier articles that could
+       matter (same URL, or a shared band);
+    2. those and this run's articles, without their text (about 1 KB an article), meet in one place where
+       plan_copies folds exact copies (URL key, then feed GUID, then text fingerprint), matches URLs with
+       earlier runs' (same text: already seen; changed text: a revision) and finds the clusters: LSH band
+       buckets, each member verified (estimated Jaccard >= threshold) against its bucket's first member
+       and its predecessor, then a fixed number of rounds of min-label propagation;
+    3. with that plan as a side input (it lists only the articles that are not alone), the articles of
+       larger clusters are grouped by cluster with their text, their exact copies folded again there, and
+       resolve_cluster picks what to emit; an article alone is resolved where it is.
 
-    The text crosses one shuffle, and only for copies; the per-band fan-out (32 elements a node) never leaves
-    memory. Fixed rounds bound a chain of copies to `rounds` hops: a longer one may be split into two clusters (two
+    Fixed rounds bound a chain of copies to `rounds` hops: a longer one may be split into two clusters (two
     representatives, never a wrong merge), which costs recall, not precision."""
 
-    def __init__(self, settings: NearDupSettings, flag_duplicates: bool, prior: beam.PCollection | None,
-                 now: str) -> None:
+    def __init__(self, settings: NearDupSettings, flag_duplicates: bool = False,
+                 prior: beam.PCollection | None = None, now: str = "1970-01-01T00:00:00Z") -> None:
         super().__init__()
         self.settings, self.flag, self.prior, self.now = settings, flag_duplicates, prior, now
 
-    def expand(self, groups: beam.PCollection) -> beam.PCollection:
+    def expand(self, articles: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         settings = self.settings
-        nodes = groups | "Node" >> beam.Map(node_of, settings)
-        light = nodes | "WithoutText" >> beam.Map(lambda n: replace(n, group=None))
-        prior = self.prior if self.prior is not None else groups.pipeline | "NoState" >> beam.Create([])
-        run_keys = light | "RunKeys" >> beam.CombineGlobally(_RunKeysFn(settings))
+        nodes = articles | "Node" >> beam.Map(_article_node, settings)
+        copies = nodes | "WithoutText" >> beam.Map(copy_of)
+        prior = self.prior if self.prior is not None else articles.pipeline | "NoState" >> beam.Create([])
+        run_keys = copies | "RunKeys" >> beam.CombineGlobally(_RunKeysFn(settings))
         relevant = (
             prior
             | "PriorNodes" >> beam.FlatMap(_prior_node)
             | "MayMatter" >> beam.Filter(_may_matter, beam.pvalue.AsSingleton(run_keys), settings)
         )
         plan = beam.pvalue.AsSingleton(
-            (light, relevant)
+            (copies, relevant)
             | "AllNodes" >> beam.Flatten()
             | "Together" >> beam.combiners.ToList()
             | "Plan" >> beam.Map(_plan, settings)
@@ -207,9 +190,12 @@ class ResolveClusterDoFn(beam.DoFn):
         self.already_seen = counter("already_seen")
         self.revisions = counter("revisions")
 
-    def process(self, item: tuple[str, Iterable[DocNode]], plan: ClusterPlan) -> Iterator[Any]:
-        label, with_groups = item
-        nodes = list(with_groups)
+    def process(self, item: tuple[str, Iterable[DocNode]], plan: CopyPlan) -> Iterator[Any]:
+        label, articles = item  # nodes of one article each
+        nodes = []
+        for members in fold_exact(copy_of(node, keep_text=True) for node in articles):
+            group = merge_groups(copy.node.group for copy in members)
+            nodes.append(replace(first_copy(members).node, group=group))
         if label in plan.clusters:
             groups = {node.id: node.group for node in nodes}
             nodes = [replace(node, group=groups[node.id]) if node.id in groups else node
@@ -223,20 +209,3 @@ class ResolveClusterDoFn(beam.DoFn):
             yield group
         for node, revision in resolution.remembered:
             yield TaggedOutput(STATE, StateRecord(_DOC + node.id, self.now, state_value(node, revision)))
-
-
-class Deduplicate(beam.PTransform):
-    """Articles -> DedupResults to tag and emit (tagged `state`: records for the state log)."""
-
-    def __init__(self, settings: NearDupSettings, flag_duplicates: bool = False,
-                 prior: beam.PCollection | None = None, now: str = "1970-01-01T00:00:00Z") -> None:
-        super().__init__()
-        self.settings, self.flag, self.prior, self.now = settings, flag_duplicates, prior, now
-
-    def expand(self, articles: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        return (
-            articles
-            | "Exact" >> ExactGroups()
-            | "Near" >> NearDedup(self.settings, self.flag, self.prior, self.now)
-        )
-

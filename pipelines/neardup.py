@@ -334,6 +334,59 @@ def plan_clusters(current: Iterable[DocNode], prior: Iterable[DocNode],
                        clusters={cluster[0].id: tuple(cluster) for cluster in joined})
 
 
+@dataclass(frozen=True)
+class Copy:
+    """What exact folding needs of one article: its URL key, its GUID key (the feed's URL and the entry's
+    GUID, or the URL key where either is missing) and its node as an article alone (node_of a singleton)."""
+
+    url_key: str
+    guid_key: str
+    node: DocNode
+
+
+def fold_exact(copies: Iterable[Copy]) -> list[list[Copy]]:
+    """Sets of exact copies: articles with one URL key, then sets whose first article (by representative_order)
+    has one GUID key, then sets whose first article has one text fingerprint. Each set is one group of
+    copies (merge_groups of its articles), whose node is its first article's."""
+    sets = [[copy] for copy in copies]
+    for key in (lambda c: c.url_key, lambda c: c.guid_key, lambda c: c.node.fingerprint):
+        merged: dict[str, list[Copy]] = {}
+        for members in sets:
+            merged.setdefault(key(min(members, key=lambda c: c.node.order)), []).extend(members)
+        sets = list(merged.values())
+    return sets
+
+
+def first_copy(members: Iterable[Copy]) -> Copy:
+    return min(members, key=lambda c: c.node.order)
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    """Where this run's articles go. `labels` maps the URL key of every article that is not alone (it has
+    exact copies, or its group's cluster joins something) to its cluster's label; `clusters` maps the labels
+    of clusters that join something to their nodes, as ClusterPlan does. An article not listed is a cluster
+    of its own that no earlier run saw: it needs nothing but itself to be resolved."""
+
+    labels: dict[str, str]
+    clusters: dict[str, tuple[DocNode, ...]]
+
+
+def plan_copies(copies: Iterable[Copy], prior: Iterable[DocNode],
+                settings: NearDupSettings = DEFAULT_SETTINGS) -> CopyPlan:
+    """This run's articles against what earlier runs saw: exact sets (fold_exact), then plan_clusters of
+    the sets' nodes."""
+    sets = fold_exact(copies)
+    clusters = plan_clusters([first_copy(members).node for members in sets], prior, settings)
+    labels: dict[str, str] = {}
+    for members in sets:
+        head = first_copy(members).node.id
+        label = clusters.labels.get(head, head if len(members) > 1 else None)
+        if label is not None:
+            labels.update((copy.url_key, label) for copy in members)
+    return CopyPlan(labels, clusters.clusters)
+
+
 def find_clusters(nodes: Iterable[DocNode], settings: NearDupSettings = DEFAULT_SETTINGS) -> list[list[DocNode]]:
     """The near-duplicate stage without Beam, step for step as NearDedup runs it (band buckets, verified
     edges, fixed rounds of label propagation): clusters, each sorted by rank, the head first."""

@@ -198,3 +198,24 @@ def test_record_of_an_older_signature_scheme_is_matched_by_url_not_by_signature(
     assert corrected.revision == 2
     # what a new scheme costs: a copy at another URL no longer finds a story only the old state knows
     assert [len(c) for c in find_clusters([prior, copy])] == [1, 1]
+
+
+def test_plan_folds_exact_copies_and_lists_only_articles_that_are_not_alone(seed_text):
+    from pipelines.neardup import Copy, plan_copies
+
+    def copy(url: str, text: str, hour: int, guid: str | None = None) -> Copy:
+        node = node_of(DedupResult(art(url, text, f"2022-01-23T{hour:02d}:00:00Z"), ()))
+        return Copy(url_key=url.split("?")[0], guid_key=guid or "url:" + url.split("?")[0], node=node)
+
+    wire = copy("https://wire.example/siege", THIRD_REPORT, 6)
+    tracked = copy("https://wire.example/siege?utm_source=rss", THIRD_REPORT, 7)  # the same URL key
+    other = copy("https://local.example/hasaka", OTHER_REPORT, 7)
+    plan = plan_copies([wire, tracked, other], [])
+    # the two entries of one URL are one group, alone in its cluster: listed, to be folded together
+    assert plan.labels == {"https://wire.example/siege": wire.node.id} and plan.clusters == {}
+    # a near copy elsewhere joins them in one cluster, the earliest at its head
+    near = copy("https://paper.example/siege", "By our wire service. " + THIRD_REPORT, 8)
+    plan = plan_copies([wire, tracked, other, near], [])
+    assert set(plan.labels) == {"https://wire.example/siege", "https://paper.example/siege"}
+    [cluster] = plan.clusters.values()
+    assert [n.id for n in cluster] == [wire.node.id, near.node.id]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from connectors.http import FetchPolicy
 from pipelines.dedup import singleton
-from pipelines.dedup_transforms import ExactGroups
+from pipelines.dedup_transforms import Deduplicate
+from pipelines.neardup import NearDupSettings
 from pipelines.transforms import DEAD, FetchPageDoFn, TagToEventDoFn
 from schemas.records import Article, FeedEntry
 
@@ -18,21 +21,28 @@ def art(url: str, text: str, published: str, title: str = "Clashes in Hasaka") -
                    fetched_at="2022-01-23T12:00:00Z", published_at=published)
 
 
-def test_exact_dedup_folds_url_and_content_copies():
+def test_exact_dedup_folds_url_guid_and_content_copies():
     story = "Kurdish-led forces have been clashing with IS militants in Hasaka since Thursday."
+    moved = "Turkish drones struck a fuel depot near Qamishli on Friday, the local council said."
     articles = [
         art("https://a.example/story", story, "2022-01-23T09:00:00Z"),
         art("https://a.example/story?utm_source=rss", story, "2022-01-23T09:30:00Z"),
         art("https://b.example/copy", story.upper(), "2022-01-23T10:00:00Z"),
         art("https://c.example/other", "Protesters marched in the capital against fuel prices.",
             "2022-01-23T08:00:00Z"),
+        # one feed entry (its GUID) whose article moved to a new address and was edited meanwhile
+        replace(art("https://d.example/2022/drones", moved, "2022-01-23T07:00:00Z"),
+                feed_url="https://d.example/feed", guid="d-1234"),
+        replace(art("https://d.example/world/drone-strike-qamishli", moved + " Two guards were hurt.",
+                    "2022-01-23T07:40:00Z"), feed_url="https://d.example/feed", guid="d-1234"),
     ]
     with BeamTestPipeline() as p:
-        groups = p | beam.Create(articles) | ExactGroups()
-        summary = groups | beam.Map(lambda g: (g.representative.url, g.copies, g.duplicate_urls))
+        groups = p | beam.Create(articles) | Deduplicate(NearDupSettings())
+        summary = groups.groups | beam.Map(lambda g: (g.representative.url, g.copies, g.duplicate_urls))
         assert_that(summary, equal_to([
             ("https://a.example/story", 2, ["https://a.example/story?utm_source=rss", "https://b.example/copy"]),
             ("https://c.example/other", 0, []),
+            ("https://d.example/2022/drones", 1, ["https://d.example/world/drone-strike-qamishli"]),
         ]))
 
 
