@@ -22,6 +22,7 @@ which makes the pipeline's relative overhead look larger. For each size the scri
 from __future__ import annotations
 
 import argparse
+import gc
 import html
 import json
 import multiprocessing
@@ -268,6 +269,10 @@ def run_size(size: int, texts: list[str], skeletons: list[str], queue: multiproc
         _, cpu, _ = measure("event", list(zip(groups, tags, strict=True)),
                             lambda gt: validate_event(build_event(gt[0], gt[1], provenance)))
         rows["event build + validate"] = per_core(len(groups), cpu)
+        # What the stage loops made must not burden what follows (every full collection walks the heap).
+        del entries_per_feed, entries, articles, groups, tags
+        tagger = None
+        gc.collect()
 
         with tempfile.TemporaryDirectory() as tmp:
             backfill = Path(tmp) / "pages.jsonl"

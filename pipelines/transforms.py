@@ -11,6 +11,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
+from apache_beam.utils import shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from connectors.archive import WarcRecorder
@@ -249,9 +250,11 @@ class TagToEventDoFn(beam.DoFn):
         self.invalid = counter("events_invalid")
         self.tagger: ConflictTagger | None = None
         self.provenance: Provenance | None = None
+        # One tagger per worker process, however many threads run this DoFn (a tagger holds about 135 MB).
+        self._shared_tagger = shared.Shared()
 
     def setup(self) -> None:
-        self.tagger = ConflictTagger()
+        self.tagger = self._shared_tagger.acquire(ConflictTagger)
         self.provenance = Provenance(run_id=self.run_id, taxonomy_version=self.tagger.version)
 
     def process(self, group: DedupResult) -> Iterator[Any]:

@@ -70,3 +70,15 @@ def test_only_conflict_filters_after_tagging():
         assert_that(everything.e | "A" >> beam.Map(lambda e: (e["url"], e["conflict"]["is_conflict"])),
                     equal_to([("https://a.example/x", True), ("https://b.example/y", False)]), label="all")
         assert_that(filtered.e | "O" >> beam.Map(lambda e: e["url"]), equal_to(["https://a.example/x"]), label="only")
+
+
+def test_threads_of_one_worker_share_one_tagger():
+    # A worker deserializes a DoFn once per thread that runs it; each copy must not load its own tagger.
+    import pickle
+
+    dofn = TagToEventDoFn("r1", False)
+    first, second = pickle.loads(pickle.dumps(dofn)), pickle.loads(pickle.dumps(dofn))
+    first.setup()
+    second.setup()
+    assert first.tagger is second.tagger
+    assert TagToEventDoFn("r2", False).tagger is None  # nothing is loaded before setup
