@@ -327,13 +327,14 @@ def main(argv: list[str]) -> int:
     texts, origin = real_texts()
     skeletons = [] if args.template or not PAGES.exists() else real_skeletons()
     sample = make_corpus(60, texts, "http://127.0.0.1:9", skeletons)[0]
-    template = make_corpus(60, texts, "http://127.0.0.1:9")[0]
+    template = make_corpus(60, texts, "http://127.0.0.1:9")[0] if skeletons else sample
     kind = (f"{len(skeletons)} real benchmark pages with the story in place of their article" if skeletons
             else "the project's page template")
     print(f"bench_scale: stories made from {origin}; {EXACT_SHARE:.0%} exact and {NEAR_SHARE:.0%} near copies; "
           f"{ENTRIES_PER_FEED} new entries a feed")
+    against = f" (the template's: {median_extract_ms(template):.1f} ms)" if skeletons else ""
     print(f"pages: {kind}; median size {statistics.median(map(len, sample.values())) // 1024} KB; median "
-          f"extraction {median_extract_ms(sample):.1f} ms (the template's: {median_extract_ms(template):.1f} ms)")
+          f"extraction {median_extract_ms(sample):.1f} ms{against}")
     context = multiprocessing.get_context("spawn")
     results = []
     for size in args.sizes:
