@@ -71,7 +71,9 @@ def representative_order(article: Article) -> tuple:
     """Sort key that picks a group's representative: earliest published (undated last), then earliest
     fetched, then smallest event id, so every runner and every re-run picks the same one. Entries of one
     URL share the published date and id and may be fetched in any order by concurrent fetches, so the
-    feed entry's own time ranks them before the fetch time does, and the guid settles a last tie."""
+    feed entry's own time ranks them before the fetch time does, and the guid, the feed and the text settle
+    the last ties: the order is total, so copies that differ in anything dedup keys on never tie (the plan
+    and the cluster fold them apart, in whatever order each sees them, and must agree)."""
     return (
         article.published_at is None,
         article.published_at or "",
@@ -80,6 +82,8 @@ def representative_order(article: Article) -> tuple:
         event_id_for(article.canonical_url),
         article.url,
         article.guid or "",
+        article.feed_url or "",
+        article.fingerprint,
     )
 
 

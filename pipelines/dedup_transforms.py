@@ -198,8 +198,11 @@ class ResolveClusterDoFn(beam.DoFn):
             nodes.append(replace(first_copy(members).node, group=group))
         if label in plan.clusters:
             groups = {node.id: node.group for node in nodes}
-            nodes = [replace(node, group=groups[node.id]) if node.id in groups else node
-                     for node in plan.clusters[label]]
+            planned = plan.clusters[label]
+            unplanned = set(groups) - {node.id for node in planned}
+            if unplanned:  # the plan and this fold disagree: fail loudly rather than lose the articles
+                raise RuntimeError(f"cluster {label}: groups {sorted(unplanned)} are not in the run's plan")
+            nodes = [replace(node, group=groups[node.id]) if node.id in groups else node for node in planned]
         resolution: Resolution = resolve_cluster(nodes, self.flag)
         self.duplicates.inc(resolution.duplicates)
         self.already_seen.inc(resolution.already_seen)

@@ -16,6 +16,8 @@ from pipelines.neardup import (
     NearDupSettings,
     band_keys,
     find_clusters,
+    first_copy,
+    fold_exact,
     match_prior,
     node_from_state,
     node_of,
@@ -219,3 +221,25 @@ def test_plan_folds_exact_copies_and_lists_only_articles_that_are_not_alone(seed
     assert set(plan.labels) == {"https://wire.example/siege", "https://paper.example/siege"}
     [cluster] = plan.clusters.values()
     assert [n.id for n in cluster] == [wire.node.id, near.node.id]
+
+
+def test_exact_folding_does_not_depend_on_the_order_copies_arrive_in():
+    # Two undated records of one URL fetched in the same second with different texts (a backfill can hold
+    # such): the plan and the cluster fold copies in whatever order each receives them, and must agree.
+    import itertools
+
+    from pipelines.dedup import singleton
+    from pipelines.dedup_transforms import copy_of
+
+    def article(url: str, text: str) -> Article:
+        return Article(url=url, canonical_url=url, title="Prison siege", text=text, language="en",
+                       fetched_at="2022-01-24T08:00:00Z")
+
+    articles = [article("https://x.example/a", THIRD_REPORT), article("https://x.example/a", OTHER_REPORT),
+                article("https://y.example/c", THIRD_REPORT), article("https://z.example/d", PROTEST)]
+    copies = [copy_of(node_of(singleton(a))) for a in articles]
+    foldings = set()
+    for order in itertools.permutations(copies):
+        sets = fold_exact(order)
+        foldings.add(frozenset((first_copy(s).node.fingerprint, frozenset(c.url_key for c in s)) for s in sets))
+    assert len(foldings) == 1

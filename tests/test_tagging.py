@@ -256,3 +256,35 @@ def test_indexes_matched_together_find_what_each_finds_alone(monkeypatch):
     monkeypatch.setattr(matcher, "MEMO_SIZE", 3)
     assert both.find(tokens)[1] == [(0, 0, "stem"), (3, 3, "stem"), (5, 5, "verb"), (7, 7, "stem")]
     assert both.find(tokenize(["killed near The Hague"])) == [[(2, 3, "town")], [(0, 0, "verb"), (2, 2, "stem")]]
+
+
+def test_one_tagger_shared_by_threads_tags_as_a_private_one():
+    # A worker's threads share one tagger (Beam's Shared), and its indexes learn words as they meet them:
+    # threads switching as often as possible must still get what a tagger of their own gives.
+    import sys
+    import threading
+    from pathlib import Path
+
+    rows = [json.loads(line) for line in
+            (Path(__file__).parents[1] / "bench" / "data" / "tagging-dev.jsonl").read_text().splitlines()[:80]]
+    items = [(r["title"], r["text"], r["language"]) for r in rows]
+    expected = [ConflictTagger().tag(*item).to_json() for item in items]
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _attempt in range(8):
+            shared, differing = ConflictTagger(), []
+
+            def work(start: int, shared: ConflictTagger = shared, differing: list = differing) -> None:
+                for i in [*range(start, len(items)), *range(start)]:
+                    if shared.tag(*items[i]).to_json() != expected[i]:
+                        differing.append(i)
+
+            threads = [threading.Thread(target=work, args=(k * len(items) // 8,)) for k in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert differing == []
+    finally:
+        sys.setswitchinterval(previous)

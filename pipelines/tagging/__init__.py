@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain
@@ -83,6 +84,9 @@ class ConflictTagger:
         self.gazetteer = gazetteer or default_gazetteer()
         # Per language: its lexicon's index, the actors' and the gazetteer's, matched together.
         self._indexes: dict[str, PhraseIndexes] = {}
+        # The indexes learn each word as they first meet it, so a tagger shared by threads (a worker's copies
+        # of one DoFn share one) tags one article at a time; under the GIL that costs no throughput.
+        self._lock = threading.Lock()
 
     @property
     def version(self) -> str:
@@ -99,6 +103,10 @@ class ConflictTagger:
 
     def tag(self, title: str, text: str, language: str = "en") -> TagResult:
         """The tagging block of one article (language: ISO 639-1; unknown ones use the English lexicon)."""
+        with self._lock:
+            return self._tag(title, text, language)
+
+    def _tag(self, title: str, text: str, language: str) -> TagResult:
         lexicon = self._lexicon(language)
         title_sentences = split_sentences(title or "")
         sentences = title_sentences + split_sentences(text or "")
