@@ -257,8 +257,8 @@ class CommitAfterSinks(beam.PTransform):
         self.written = written
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
-        done = [w | f"Done{i}" >> beam.combiners.Count.Globally() for i, w in enumerate(self.written)]
-        waits = {f"sink{i}": beam.pvalue.AsSingleton(d) for i, d in enumerate(done)}
+        # A side input is ready only once its whole PCollection is: each sink's (small) result is one.
+        waits = {f"sink{i}": beam.pvalue.AsList(w) for i, w in enumerate(self.written)}
         return (
             pbegin
             | "Once" >> beam.Create([None])
@@ -266,7 +266,7 @@ class CommitAfterSinks(beam.PTransform):
         )
 
 
-def _commit(_: None, plan: RunPlan, namespaces: tuple[str, ...], **_sinks_done: int) -> str:
+def _commit(_: None, plan: RunPlan, namespaces: tuple[str, ...], **_sinks_done: list) -> str:
     commit_state(plan, namespaces)
     if plan.archive and not plan.replay:
         join_parts(plan.archive)
