@@ -68,6 +68,8 @@ class ReadDedupState(beam.PTransform):
             | "Segments" >> beam.Create(self.segments)
             | "Spread" >> beam.Reshuffle()
             | "Read" >> beam.FlatMap(lambda path: StateLog(root, STATE_NAMESPACE).records([path]))
+            # States written before 0.2 also hold one record per LSH band of each article; the bands now
+            # come from each article's signature, so only article records are read.
             | "InWindow" >> beam.Filter(lambda r: r.key.startswith(_DOC) and (cutoff is None or r.time >= cutoff))
             | "ByKey" >> beam.Map(lambda r: (r.key, r))
             | "Newest" >> beam.CombinePerKey(_newest)
@@ -75,12 +77,10 @@ class ReadDedupState(beam.PTransform):
         )
 
 
-def _prior_node(record: StateRecord) -> Iterator[DocNode]:
-    """A state record of an article an earlier run saw -> its node. (States written before 0.2 also hold
-    one record per LSH band of each article; the bands now come from the article's signature.)"""
-    if record.key.startswith(_DOC):
-        doc_id = record.key[len(_DOC):]
-        yield node_from_state(doc_id, record.value)
+def _prior_node(record: StateRecord) -> DocNode:
+    """A state record of an article an earlier run saw -> its node."""
+    doc_id = record.key[len(_DOC):]
+    return node_from_state(doc_id, record.value)
 
 
 class _RunKeysFn(beam.CombineFn):
@@ -161,7 +161,7 @@ class Deduplicate(beam.PTransform):
         run_keys = copies | "RunKeys" >> beam.CombineGlobally(_RunKeysFn(settings))
         relevant = (
             prior
-            | "PriorNodes" >> beam.FlatMap(_prior_node)
+            | "PriorNodes" >> beam.Map(_prior_node)
             | "MayMatter" >> beam.Filter(_may_matter, beam.pvalue.AsSingleton(run_keys), settings)
         )
         plan = beam.pvalue.AsSingleton(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -136,16 +135,6 @@ def similarity(a: bytes, b: bytes) -> float:
     return float(np.count_nonzero(left == right)) / len(left)
 
 
-def band_keys(sig: bytes, settings: NearDupSettings = DEFAULT_SETTINGS) -> list[str]:
-    """LSH band keys: two signatures share one iff some band of rows agrees entirely (NO_SIGNATURE has none)."""
-    if sig == NO_SIGNATURE:
-        return []
-    bands, rows = settings.bands
-    width = rows * _SIG_DTYPE.itemsize
-    return [f"{band:02d}:{hashlib.blake2b(sig[band * width:(band + 1) * width], digest_size=10).hexdigest()}"
-            for band in range(bands)]
-
-
 def encode_signature(sig: bytes) -> str:
     return base64.b64encode(sig).decode("ascii")
 
@@ -202,8 +191,8 @@ def bucket_edges(members: Iterable[DocNode], threshold: float) -> Iterator[tuple
 
 
 def propagate(edges: Iterable[tuple[str, str]], ranks: dict[str, tuple], rounds: int) -> dict[str, tuple]:
-    """Min-label propagation for a fixed number of rounds (the plain form of what the Beam transform does):
-    every node ends with the smallest rank within `rounds` hops, exact for clusters of that diameter."""
+    """Min-label propagation for a fixed number of rounds: every node ends with the smallest rank within
+    `rounds` hops, exact for clusters of that diameter."""
     neighbours: dict[str, set[str]] = defaultdict(set)
     for a, b in edges:
         neighbours[a].add(b)
@@ -288,8 +277,8 @@ def match_prior(node: DocNode, prior: DocNode | None) -> DocNode:
 
 
 def band_values(sig: bytes, settings: NearDupSettings = DEFAULT_SETTINGS) -> list[bytes]:
-    """The LSH bands of a signature as raw keys (band number, then its rows): the in-memory twin of band_keys,
-    equal exactly when band_keys are, without hashing (NO_SIGNATURE has none)."""
+    """LSH band keys of a signature, raw (band number, then its rows): two signatures share one iff some band
+    of rows agrees entirely (NO_SIGNATURE has none)."""
     if sig == NO_SIGNATURE:
         return []
     bands, rows = settings.bands
@@ -344,6 +333,10 @@ class Copy:
     node: DocNode
 
 
+def first_copy(members: Iterable[Copy]) -> Copy:
+    return min(members, key=lambda c: c.node.order)
+
+
 def fold_exact(copies: Iterable[Copy]) -> list[list[Copy]]:
     """Sets of exact copies: articles with one URL key, then sets whose first article (by representative_order)
     has one GUID key, then sets whose first article has one text fingerprint. Each set is one group of
@@ -352,13 +345,9 @@ def fold_exact(copies: Iterable[Copy]) -> list[list[Copy]]:
     for key in (lambda c: c.url_key, lambda c: c.guid_key, lambda c: c.node.fingerprint):
         merged: dict[str, list[Copy]] = {}
         for members in sets:
-            merged.setdefault(key(min(members, key=lambda c: c.node.order)), []).extend(members)
+            merged.setdefault(key(first_copy(members)), []).extend(members)
         sets = list(merged.values())
     return sets
-
-
-def first_copy(members: Iterable[Copy]) -> Copy:
-    return min(members, key=lambda c: c.node.order)
 
 
 @dataclass(frozen=True)
@@ -388,8 +377,8 @@ def plan_copies(copies: Iterable[Copy], prior: Iterable[DocNode],
 
 
 def find_clusters(nodes: Iterable[DocNode], settings: NearDupSettings = DEFAULT_SETTINGS) -> list[list[DocNode]]:
-    """The near-duplicate stage without Beam, step for step as NearDedup runs it (band buckets, verified
-    edges, fixed rounds of label propagation): clusters, each sorted by rank, the head first."""
+    """The near-duplicate clusters of these nodes (band buckets, verified edges, fixed rounds of label
+    propagation): clusters, each sorted by rank, the head first."""
     by_id = {n.id: n for n in nodes}
     # Most bands hold one node: a list is made only for a band that a second node shares.
     first: dict[bytes, DocNode] = {}

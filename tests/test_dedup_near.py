@@ -14,7 +14,7 @@ from pipelines.extract import ArticleExtractor
 from pipelines.neardup import (
     SIGNATURE_SCHEME,
     NearDupSettings,
-    band_keys,
+    band_values,
     find_clusters,
     first_copy,
     fold_exact,
@@ -187,7 +187,7 @@ def test_record_of_an_older_signature_scheme_is_matched_by_url_not_by_signature(
     value = doc_values(SEGMENT_BEFORE_SIGV)[first.id]
     assert "sigv" not in value and value["fp"] == first.fingerprint
     prior = node_from_state(first.id, value)
-    assert band_keys(prior.sig) == []  # its signature does not compare with this run's: no bucket holds it
+    assert band_values(prior.sig) == []  # its signature does not compare with this run's: no bucket holds it
     copy = node_of(DedupResult(art("https://site1.example/story", syndicated(seed_text)[0],
                                    "2022-01-23T08:00:00Z"), ()))
     # the same text at its URL is already seen, signed anew: this run's copies still fold into it

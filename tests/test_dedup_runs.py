@@ -166,15 +166,15 @@ def test_state_of_an_older_version_with_band_records_still_matches(tmp_path):
     ignored (the bands come from each article's signature), and copies still fold into the earlier event."""
     from connectors.state import StateLog, StateRecord
     from pipelines.dedup_transforms import STATE_NAMESPACE
-    from pipelines.neardup import band_keys, decode_signature
+    from pipelines.neardup import band_values, decode_signature
 
     state = str(tmp_path / "state")
     assert main(["run", "--input", backfill(tmp_path, COPIES[:1]), "--out", str(tmp_path / "a"), "--state", state]) == 0
     log = StateLog(state, STATE_NAMESPACE)
     docs = list(log.records())
     assert [r.key.split(":")[0] for r in docs] == ["doc"]
-    bands = [StateRecord(f"band:{band}|{doc.key[4:]}", doc.time, 1)
-             for doc in docs for band in band_keys(decode_signature(doc.value["sig"]))]
+    bands = [StateRecord(f"band:{band[0]:02d}:{band[1:].hex()}|{doc.key[4:]}", doc.time, 1)
+             for doc in docs for band in band_values(decode_signature(doc.value["sig"]))]
     log.write_segment("20220101T000000Z-old", bands)
     assert main(["run", "--input", backfill(tmp_path, COPIES[1:3], "b.jsonl"), "--out", str(tmp_path / "b"),
                  "--state", state]) == 0
