@@ -27,6 +27,7 @@ from pipelines.dedup_transforms import STATE, STATE_NAMESPACE, Deduplicate, Read
 from pipelines.messages import check_topic_path
 from pipelines.neardup import DEFAULT_SETTINGS, NearDupSettings
 from pipelines.options import SitrepOptions
+from pipelines.runners import local_runner
 from pipelines.sinks import PublishPolicy, PubSubSink
 from pipelines.transforms import (
     DEAD,
@@ -340,7 +341,7 @@ def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
     if "://" not in plan.out:
         os.makedirs(plan.out, exist_ok=True)
     started = time.monotonic()
-    pipeline = beam.Pipeline(options=options)
+    pipeline = beam.Pipeline(runner=local_runner(options), options=options)
     build_pipeline(pipeline, plan)
     result = pipeline.run()
     if not wait:

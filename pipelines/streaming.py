@@ -22,6 +22,7 @@ from pipelines.batch import collect_counts, fetch_policy, new_run_id
 from pipelines.dedup import singleton
 from pipelines.messages import MAX_DATA_BYTES, check_topic_path, dead_letter_message
 from pipelines.options import SitrepOptions, StreamOptions
+from pipelines.runners import local_runner
 from pipelines.sinks import DeadLetterTopicSink, PubSubSink, encode_event
 from pipelines.streaming_dedup import FirstSeen, StreamingDedup
 from pipelines.transforms import DEAD, ExtractDoFn, FetchPageDoFn, PollFeedDoFn, TagToEventDoFn, counter
@@ -163,10 +164,10 @@ def run_stream(argv: list[str], wait: bool = True) -> dict[str, Any]:
     options.view_as(StandardOptions).streaming = True
     plan = plan_stream(options.view_as(SitrepOptions), options.view_as(StreamOptions))
     started = time.monotonic()
-    pipeline = beam.Pipeline(options=options)
-    runner = str(options.view_as(StandardOptions).runner or "DirectRunner")
+    pipeline = beam.Pipeline(runner=local_runner(options), options=options)
     # Beam's WriteToPubSub where the runner supports it (Dataflow swaps in its native sink); the Python
     # DirectRunner cannot run it beside PeriodicImpulse in streaming, so there the events go through PubSubSink.
+    runner = str(options.view_as(StandardOptions).runner or "DirectRunner")
     build_streaming_pipeline(pipeline, plan, beam_sink="Direct" not in runner)
     result = pipeline.run()
     if not wait:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,64 @@ from tests.localserver import LocalServer
 from tests.pubsub_emulator import own_emulator, pubsub_emulator  # noqa: F401 - fixtures for the Pub/Sub tests
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+
+
+def is_loopback(host: str | bytes | None) -> bool:
+    """Whether a host a socket is asked to resolve or reach is this machine (a name, an address, or none)."""
+    if host is None:
+        return True
+    name = (host.decode() if isinstance(host, bytes) else host).strip("[]").lower()
+    if name in _LOOPBACK_NAMES or not name:
+        return True
+    address = _address(name)
+    return address is not None and (address.is_loopback or address.is_unspecified)
+
+
+def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The suite never reaches outside the machine: a DNS look-up of another host, or a connection to another
+    address, fails, and fails the test that made it (even where the code under test caught the error and
+    carried on). Resolving an address literal stays allowed: it asks no one (the fetcher checks private
+    addresses that way before it refuses them)."""
+    outside: list[str] = []
+    resolve, connect, connect_ex = socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex
+
+    def refuse(host: object) -> OSError:
+        outside.append(str(host))
+        return OSError(f"the test suite reaches loopback only, not {host}")
+
+    def loopback_getaddrinfo(host: str | bytes | None, *args: object, **kwargs: object) -> list:
+        if not is_loopback(host) and _address(host.decode() if isinstance(host, bytes) else host) is None:
+            outside.append(str(host))
+            raise socket.gaierror(socket.EAI_NONAME, f"the test suite reaches loopback only, not {host}")
+        return resolve(host, *args, **kwargs)
+
+    def reached(address: object) -> object:
+        return address[0] if isinstance(address, tuple) and address else None  # AF_UNIX paths are local
+
+    def loopback_connect(sock: socket.socket, address: object) -> None:
+        if not is_loopback(reached(address)):
+            raise refuse(reached(address))
+        return connect(sock, address)
+
+    def loopback_connect_ex(sock: socket.socket, address: object) -> int:
+        if not is_loopback(reached(address)):
+            raise refuse(reached(address))
+        return connect_ex(sock, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", loopback_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", loopback_connect_ex)
+    yield outside
+    assert not outside, f"the test tried to reach outside the machine: {sorted(set(outside))}"
 
 
 @pytest.fixture(autouse=True)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 from pathlib import Path
 
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.cli import main
+from pipelines.runners import local_runner
 
 # fetched_at is the clock at fetch time: the one field that may differ between two runs of the same input.
 VOLATILE = ("fetched_at",)
@@ -50,3 +53,32 @@ def test_portable_runners_give_the_same_events(runner, in_process, tmp_path):
         assert event == in_process[event_id], f"{runner}: event {event_id} differs"
     summary = json.loads((out / "run-summary.json").read_text())
     assert summary["counts"]["events_written"] == 6
+
+
+@pytest.mark.parametrize("argv", [[], ["--runner=DirectRunner"], ["--runner=direct"],
+                                  ["--runner=SwitchingDirectRunner"], RUNNERS["multi_processing"]])
+def test_a_direct_run_goes_to_the_fn_api_runner_not_prism(argv):
+    # Beam's switching DirectRunner would first try Prism, downloading it from github.com (apache/beam#34612).
+    from apache_beam.runners.portability.fn_api_runner.fn_runner import FnApiRunner
+
+    runner = local_runner(PipelineOptions(argv))
+    assert isinstance(runner, FnApiRunner)
+    # The options reach the SDK workers of a multi-process run through the provision info, as Beam passes them.
+    passed = runner._provision_info.provision_info.pipeline_options
+    mode = "multi_processing" if argv == RUNNERS["multi_processing"] else "in_memory"
+    assert passed["beam:option:direct_running_mode:v1"] == mode
+
+
+@pytest.mark.parametrize("name", ["DataflowRunner", "PortableRunner", "PrismRunner", "FnApiRunner",
+                                  "apache_beam.runners.dask.dask_runner.DaskRunner"])
+def test_other_runners_are_beams_to_create(name):
+    assert local_runner(PipelineOptions([f"--runner={name}"])) is None
+
+
+def test_the_sample_run_stays_on_this_machine(tmp_path, loopback_only, caplog):
+    # The loopback guard fails any test that looks up github.com; here it is also read back explicitly.
+    caplog.set_level(logging.INFO)
+    assert main(["run", "--sample", "--out", str(tmp_path / "out"), "--state", str(tmp_path / "state")]) == 0
+    assert loopback_only == []
+    assert not [r for r in caplog.records if "Prism" in r.getMessage()]
+    assert json.loads((tmp_path / "out" / "run-summary.json").read_text())["counts"]["events_written"] == 6

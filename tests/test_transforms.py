@@ -5,15 +5,22 @@ from __future__ import annotations
 from dataclasses import replace
 
 import apache_beam as beam
-from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from connectors.http import FetchPolicy
 from pipelines.dedup import singleton
 from pipelines.dedup_transforms import Deduplicate
 from pipelines.neardup import NearDupSettings
+from pipelines.runners import local_runner
 from pipelines.transforms import DEAD, FetchPageDoFn, TagToEventDoFn
 from schemas.records import Article, FeedEntry
+
+
+def local_test_pipeline() -> TestPipeline:
+    """Beam's TestPipeline on the engine sitrep's own DirectRunner runs use (never Prism's download)."""
+    return TestPipeline(runner=local_runner(PipelineOptions()))
 
 
 def art(url: str, text: str, published: str, title: str = "Clashes in Hasaka") -> Article:
@@ -36,7 +43,7 @@ def test_exact_dedup_folds_url_guid_and_content_copies():
         replace(art("https://d.example/world/drone-strike-qamishli", moved + " Two guards were hurt.",
                     "2022-01-23T07:40:00Z"), feed_url="https://d.example/feed", guid="d-1234"),
     ]
-    with BeamTestPipeline() as p:
+    with local_test_pipeline() as p:
         groups = p | beam.Create(articles) | Deduplicate(NearDupSettings())
         summary = groups.groups | beam.Map(lambda g: (g.representative.url, g.copies, g.duplicate_urls))
         assert_that(summary, equal_to([
@@ -50,7 +57,7 @@ def test_fetch_failures_leave_as_dead_letters(server):
     server.route("/ok", "<!DOCTYPE html><html><body><p>fine</p></body></html>")
     entries = [FeedEntry(link=server.url("/ok")), FeedEntry(link=server.url("/gone"))]
     policy = FetchPolicy(allow_hosts=("127.0.0.0/8",), retries=0)
-    with BeamTestPipeline() as p:
+    with local_test_pipeline() as p:
         out = p | beam.Create(entries) | beam.ParDo(FetchPageDoFn(policy, None)).with_outputs(DEAD, main="pages")
         assert_that(out.pages | "Urls" >> beam.Map(lambda pg: pg.final_url), equal_to([server.url("/ok")]),
                     label="pages")
@@ -63,7 +70,7 @@ def test_only_conflict_filters_after_tagging():
                    "2022-01-23T09:00:00Z")
     calm = art("https://b.example/y", "The central bank kept interest rates unchanged on Monday.",
                "2022-01-23T09:00:00Z", title="Rates on hold")
-    with BeamTestPipeline() as p:
+    with local_test_pipeline() as p:
         groups = p | beam.Create([singleton(conflict), singleton(calm)])
         everything = groups | "All" >> beam.ParDo(TagToEventDoFn("r1", False)).with_outputs(DEAD, main="e")
         filtered = groups | "Only" >> beam.ParDo(TagToEventDoFn("r1", True)).with_outputs(DEAD, main="e")
