@@ -39,6 +39,7 @@ from pipelines.transforms import (
     FetchSettings,
     ParseInputDoFn,
     PollFeedDoFn,
+    ReadInputLines,
     TagToEventDoFn,
     dead_letter_json,
     event_json,
@@ -183,7 +184,6 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
             .with_outputs(DEAD, FETCH_SETTLED, main="pages")
         )
         pages = fetched.pages
-        text_articles = None
         dead_letters += [polled[DEAD], fetched[DEAD]]
         if prior is not None:
             feed_state_written = (
@@ -196,17 +196,15 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     else:
         parsed = (
             pipeline
-            | "ReadInput" >> beam.io.ReadFromText(plan.input)
-            | "ParseInput" >> beam.ParDo(ParseInputDoFn()).with_outputs(DEAD, "articles", main="pages")
+            | "ReadInput" >> ReadInputLines(plan.input)
+            | "ParseInput" >> beam.ParDo(ParseInputDoFn()).with_outputs(DEAD, main="pages")
         )
-        pages, text_articles = parsed.pages, parsed.articles
+        pages = parsed.pages  # pages to extract, and articles of records that came with their text
         dead_letters.append(parsed[DEAD])
 
     extracted = pages | "Extract" >> beam.ParDo(ExtractDoFn()).with_outputs(DEAD, main="articles")
     dead_letters.append(extracted[DEAD])
     articles = extracted.articles
-    if text_articles is not None:
-        articles = (articles, text_articles) | "AllArticles" >> beam.Flatten()
 
     # What earlier runs saw: the segments committed now; a run committing meanwhile is seen by the next run.
     dedup_log = plan.state_log(STATE_NAMESPACE)

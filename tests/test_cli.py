@@ -145,6 +145,30 @@ def test_backfill_input_html_and_text(tmp_path, sample):
     assert counts["articles_extracted"] + counts["text_records"] == counts["events_written"] + counts["duplicates"]
 
 
+def test_backfill_lines_longer_than_the_read_buffer(tmp_path, sample):
+    # Whole pages a line: the seed page grown past the reader's 1 MiB buffer (a page with inline scripts and
+    # data can be), between two ordinary lines, CRLF line ends included.
+    from pipelines.transforms import INPUT_READ_BUFFER
+
+    seed = (sample / "pages" / SEED_PAGE).read_text()
+    padding = "<script>var data = '" + "x" * (INPUT_READ_BUFFER * 2 + 12345) + "';</script>"
+    huge = seed.replace("</head>", padding + "</head>", 1)
+    before = "Police fired tear gas at protesters who marched on parliament in the capital on Monday."
+    after = "Floods cut the coastal road to the port for a third day, the regional governor said on Friday."
+    lines = [json.dumps({"url": "https://n.example/before", "title": "Protest", "text": before}),
+             json.dumps({"url": SEED_CANONICAL, "html": huge}),
+             json.dumps({"url": "https://n.example/after", "title": "Floods", "text": after})]
+    path = tmp_path / "backfill.jsonl"
+    path.write_bytes("\r\n".join(lines).encode() + b"\r\n")
+    out = tmp_path / "out"
+    assert main(["run", "--input", str(path), "--out", str(out)]) == 0
+    events, dead, summary = outputs(out)
+    assert dead == []
+    assert summary["counts"]["input_records"] == 3 and summary["counts"]["articles_extracted"] == 1
+    assert sorted(e["canonical_url"] for e in events) == sorted(
+        [SEED_CANONICAL, "https://n.example/before", "https://n.example/after"])
+
+
 def test_bad_arguments_exit_2(tmp_path, capsys):
     assert main(["run", "--out", str(tmp_path)]) == 2
     assert "exactly one of --feeds" in capsys.readouterr().err
