@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from connectors.http import FetchPolicy
@@ -18,9 +18,9 @@ from pipelines.transforms import DEAD, FetchPageDoFn, TagToEventDoFn
 from schemas.records import Article, FeedEntry
 
 
-def local_test_pipeline() -> TestPipeline:
+def local_test_pipeline() -> BeamTestPipeline:
     """Beam's TestPipeline on the engine sitrep's own DirectRunner runs use (never Prism's download)."""
-    return TestPipeline(runner=local_runner(PipelineOptions()))
+    return BeamTestPipeline(runner=local_runner(PipelineOptions()))
 
 
 def art(url: str, text: str, published: str, title: str = "Clashes in Hasaka") -> Article:
