@@ -168,11 +168,14 @@ class DocNode:
 
 
 def node_of(group: DedupResult, settings: NearDupSettings = DEFAULT_SETTINGS) -> DocNode:
-    """A node for this run's group of exact copies, keyed by its representative's event id."""
+    """A node for this run's group of exact copies, keyed by its representative's event id. The text is
+    normalized once, for its signature and its fingerprint both."""
     article = group.representative
+    normalized = normalize_text(article.text)
+    fingerprint = article.fingerprint_from(normalized)
     order = representative_order(article)
-    return DocNode(id=order[ORDER_EVENT_ID], order=order, sig=signature(article.text, settings),
-                   fingerprint=article.fingerprint, url=article.url, group=group)
+    return DocNode(id=order[ORDER_EVENT_ID], order=order, sig=normalized_signature(normalized, settings),
+                   fingerprint=fingerprint, url=article.url, group=group)
 
 
 def bucket_edges(members: Iterable[DocNode], threshold: float) -> Iterator[tuple[DocNode, DocNode]]:

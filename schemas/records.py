@@ -82,6 +82,16 @@ class Article:
 
         return content_fingerprint(self.text)
 
+    def fingerprint_from(self, normalized: str) -> str:
+        """The fingerprint, from this article's text already normalized (pipelines.dedup.normalize_text), so
+        one normalization serves the near-dup signature too; cached where `fingerprint` caches (cached_property
+        keeps its value in the instance's __dict__, frozen dataclass or not)."""
+        from pipelines.dedup import normalized_fingerprint
+
+        if "fingerprint" not in self.__dict__:
+            self.__dict__["fingerprint"] = normalized_fingerprint(normalized)
+        return self.fingerprint
+
 
 @dataclass(frozen=True)
 class DeadLetter:
