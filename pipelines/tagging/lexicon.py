@@ -71,10 +71,15 @@ def compile_term(text: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + r"\W{1,3}".join(parts) + r"(?!\w)", re.IGNORECASE | re.UNICODE)
 
 
+# libyaml's parser where PyYAML was built with it (its wheels are): the same safe loading, about ten times
+# faster than the pure-Python one, which took most of a tagger's 0.2 s load (eight lexicon files).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml(path: Path) -> dict:
     """A YAML mapping file, or a LexiconError naming the file (and line, for syntax errors)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except OSError as exc:
         raise LexiconError(f"{path}: cannot read ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
