@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,15 +18,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 
 
-def is_loopback(host: str | bytes | None) -> bool:
-    """Whether a host a socket is asked to resolve or reach is this machine (a name, an address, or none)."""
-    if host is None:
-        return True
-    name = (host.decode() if isinstance(host, bytes) else host).strip("[]").lower()
-    if name in _LOOPBACK_NAMES or not name:
-        return True
-    address = _address(name)
-    return address is not None and (address.is_loopback or address.is_unspecified)
+def _name(host: str | bytes) -> str:
+    return (host.decode() if isinstance(host, bytes) else host).strip("[]").lower()
 
 
 def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -35,6 +29,17 @@ def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
+def is_loopback(host: str | bytes | None) -> bool:
+    """Whether a host a socket is asked to resolve or reach is this machine (a name, an address, or none)."""
+    if host is None:
+        return True
+    name = _name(host)
+    if name in _LOOPBACK_NAMES or not name:
+        return True
+    address = _address(name)
+    return address is not None and (address.is_loopback or address.is_unspecified)
+
+
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The suite never reaches outside the machine: a DNS look-up of another host, or a connection to another
@@ -42,34 +47,28 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     carried on). Resolving an address literal stays allowed: it asks no one (the fetcher checks private
     addresses that way before it refuses them)."""
     outside: list[str] = []
-    resolve, connect, connect_ex = socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex
+    resolve = socket.getaddrinfo
 
-    def refuse(host: object) -> OSError:
+    def refuse(host: object, error: type[OSError] = OSError, *code: int) -> OSError:
         outside.append(str(host))
-        return OSError(f"the test suite reaches loopback only, not {host}")
+        return error(*code, f"the test suite reaches loopback only, not {host}")
 
     def loopback_getaddrinfo(host: str | bytes | None, *args: object, **kwargs: object) -> list:
-        if not is_loopback(host) and _address(host.decode() if isinstance(host, bytes) else host) is None:
-            outside.append(str(host))
-            raise socket.gaierror(socket.EAI_NONAME, f"the test suite reaches loopback only, not {host}")
+        if not is_loopback(host) and _address(_name(host)) is None:
+            raise refuse(host, socket.gaierror, socket.EAI_NONAME)
         return resolve(host, *args, **kwargs)
 
-    def reached(address: object) -> object:
-        return address[0] if isinstance(address, tuple) and address else None  # AF_UNIX paths are local
-
-    def loopback_connect(sock: socket.socket, address: object) -> None:
-        if not is_loopback(reached(address)):
-            raise refuse(reached(address))
-        return connect(sock, address)
-
-    def loopback_connect_ex(sock: socket.socket, address: object) -> int:
-        if not is_loopback(reached(address)):
-            raise refuse(reached(address))
-        return connect_ex(sock, address)
+    def loopback_only_to(connect: Callable[..., Any]) -> Callable[..., Any]:
+        def guarded(sock: socket.socket, address: object) -> Any:
+            host = address[0] if isinstance(address, tuple) and address else None  # AF_UNIX paths are local
+            if not is_loopback(host):
+                raise refuse(host)
+            return connect(sock, address)
+        return guarded
 
     monkeypatch.setattr(socket, "getaddrinfo", loopback_getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", loopback_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", loopback_connect_ex)
+    monkeypatch.setattr(socket.socket, "connect", loopback_only_to(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", loopback_only_to(socket.socket.connect_ex))
     yield outside
     assert not outside, f"the test tried to reach outside the machine: {sorted(set(outside))}"
 
@@ -108,9 +107,3 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"evaluation data {path} is absent (it lives beside the repo, in shared/data)")
     return path
-
-
-@pytest.fixture(autouse=True)
-def private_state_root(tmp_path_factory, monkeypatch) -> None:
-    """Each test gets its own default --state folder, so runs never see another test's (or the user's) state."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
