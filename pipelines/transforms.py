@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
+from apache_beam import coders
 from apache_beam.io import textio
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
@@ -204,21 +205,25 @@ class _InputLinesSource(textio._TextSource):
 
 
 class ReadInputLines(beam.io.ReadFromText):
-    """ReadFromText (splittable, any file system) for files of long lines."""
+    """ReadFromText (splittable, any file system) for files of long lines, each line as its bytes: a line that
+    is not UTF-8 becomes a dead letter in ParseInputDoFn instead of an error that stops the read."""
 
     _source_class = _InputLinesSource
 
+    def __init__(self, file_pattern: str, **kwargs: Any) -> None:
+        super().__init__(file_pattern, coder=coders.BytesCoder(), **kwargs)
+
 
 class ParseInputDoFn(beam.DoFn):
-    """A line of an --input file -> FetchedPage (html) or Article (text: ExtractDoFn passes it on as it is);
-    bad lines to dead letters."""
+    """A line of an --input file (bytes) -> FetchedPage (html) or Article (text: ExtractDoFn passes it on as it
+    is); bad lines to dead letters, with the line (bytes that are not UTF-8 as \\x escapes)."""
 
     def __init__(self) -> None:
         self.records = counter("input_records")
         self.invalid = counter("input_invalid")
         self.texts = counter("text_records")
 
-    def process(self, line: str) -> Iterator[Any]:
+    def process(self, line: bytes) -> Iterator[Any]:
         if not line.strip():
             return
         self.records.inc()
@@ -232,7 +237,8 @@ class ParseInputDoFn(beam.DoFn):
                 yield parsed
         except (InputRecordError, ExtractionError) as exc:
             self.invalid.inc()
-            yield TaggedOutput(DEAD, DeadLetter("input", str(exc), line[:200], {"line": line}))
+            text = line.decode("utf-8", "backslashreplace") if isinstance(line, bytes) else line
+            yield TaggedOutput(DEAD, DeadLetter("input", str(exc), text[:200], {"line": text}))
 
 
 class ExtractDoFn(beam.DoFn):

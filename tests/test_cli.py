@@ -145,6 +145,26 @@ def test_backfill_input_html_and_text(tmp_path, sample):
     assert counts["articles_extracted"] + counts["text_records"] == counts["events_written"] + counts["duplicates"]
 
 
+def test_backfill_lines_that_are_not_text_are_dead_letters(tmp_path):
+    # A Latin-1 line in a UTF-8 file and a lone surrogate escape once stopped the whole run (the reader's
+    # decoding, then encoding the page for extraction, raised); each is now one dead letter, its line kept.
+    good = "Police fired tear gas at protesters who marched on parliament in the capital on Monday."
+    lines = [json.dumps({"url": "https://n.example/good", "title": "Protest", "text": good}).encode(),
+             b'{"url": "https://n.example/latin1", "text": "Caf\xe9 owners protested in the capital."}',
+             b'{"url": "https://n.example/half", "html": "<p>Half a pair \\ud800 here.</p>"}']
+    path = tmp_path / "backfill.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "out"
+    assert main(["run", "--input", str(path), "--out", str(out)]) == 0
+    events, dead, summary = outputs(out)
+    assert [e["canonical_url"] for e in events] == ["https://n.example/good"]
+    assert sorted(d["input"]["line"] for d in dead) == sorted([
+        '{"url": "https://n.example/half", "html": "<p>Half a pair \\ud800 here.</p>"}',
+        '{"url": "https://n.example/latin1", "text": "Caf\\xe9 owners protested in the capital."}'])
+    assert all(d["stage"] == "input" and d["reason"].startswith("not JSON") for d in dead)
+    assert summary["counts"]["input_records"] == 3 and summary["counts"]["input_invalid"] == 2
+
+
 def test_backfill_lines_longer_than_the_read_buffer(tmp_path, sample):
     # Whole pages a line: the seed page grown past the reader's 1 MiB buffer (a page with inline scripts and
     # data can be), between two ordinary lines, CRLF line ends included.

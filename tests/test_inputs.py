@@ -37,3 +37,29 @@ def test_text_record_skips_extraction():
 def test_bad_lines_say_why(line, message):
     with pytest.raises(InputRecordError, match=message):
         parse_input_line(line)
+    with pytest.raises(InputRecordError, match=message):  # as the pipeline reads it: the line's bytes
+        parse_input_line(line.encode())
+
+
+def test_bytes_line_parses_as_its_text():
+    record = {"url": "https://n.example/a", "html": "<html><p>Łódź — «Харків»</p></html>", "title": "Ünïcode"}
+    from_text = parse_input_line(json.dumps(record, ensure_ascii=False))
+    from_bytes = parse_input_line(json.dumps(record, ensure_ascii=False).encode())
+    assert from_bytes.body == from_text.body == record["html"].encode()
+    assert from_bytes.entry.title == "Ünïcode"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # A lone surrogate escape: valid JSON syntax, but no text any page can be made of.
+        b'{"url": "https://n.example/a", "html": "<p>bad \\ud800 half</p>"}',
+        b'{"url": "https://n.example/a", "text": "bad \\udc80 half of a pair"}',
+        # Bytes that are not UTF-8 (a Latin-1 file, a cut multi-byte character).
+        b'{"url": "https://n.example/a", "text": "caf\xe9 on the corner"}',
+        b'{"url": "https://n.example/a", "text": "cut \xe2\x82"}',
+    ],
+)
+def test_lines_that_are_not_text_say_why(line):
+    with pytest.raises(InputRecordError, match="not JSON"):
+        parse_input_line(line)
