@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,21 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs without --state keep their state in a fresh folder, never in the user's ~/.local/state."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def contained_temp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Temporary folders the code under test makes and does not remove (Beam's artifact staging for the
+    portable and multi-process runners leaves three a run) go inside pytest's own temporary tree, which
+    pytest prunes, instead of piling up in the machine's /tmp; worker processes inherit it through TMPDIR."""
+    folder = tmp_path_factory.mktemp("tmp")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TMPDIR", str(folder))
+    patch.setattr(tempfile, "tempdir", str(folder))
+    try:
+        yield folder
+    finally:
+        patch.undo()
 
 
 @pytest.fixture
