@@ -8,14 +8,19 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms import window
 
 from connectors.http import FetchPolicy
 from pipelines.dedup import singleton
-from pipelines.dedup_transforms import Deduplicate
-from pipelines.neardup import NearDupSettings
+from pipelines.dedup_transforms import ArticleNodesDoFn, Deduplicate
+from pipelines.extract import ArticleExtractor
+from pipelines.neardup import NearDupSettings, node_of
 from pipelines.runners import local_runner
 from pipelines.transforms import DEAD, FetchPageDoFn, TagToEventDoFn
-from schemas.records import Article, FeedEntry
+from schemas.records import Article, FeedEntry, FetchedPage
+from tests.conftest import SEED_PAGE, sample_page
+
+SEED_URL = "https://www.frontline-daily.example/world/middle-east/clashes-continue-isis-attack-prison-syria"
 
 
 def local_test_pipeline() -> BeamTestPipeline:
@@ -51,6 +56,30 @@ def test_exact_dedup_folds_url_guid_and_content_copies():
             ("https://c.example/other", 0, []),
             ("https://d.example/2022/drones", 1, ["https://d.example/world/drone-strike-qamishli"]),
         ]))
+
+
+def test_article_nodes_come_in_batches_each_as_if_alone():
+    # Nodes are made a batch at a time (after a batch of extractions, not between them); each must be the
+    # node of its article alone, in its own window and at its own time, including the last, short batch.
+    seed = ArticleExtractor().extract(FetchedPage(FeedEntry(link=SEED_URL), SEED_URL, 200, "text/html",
+                                                  sample_page(SEED_PAGE), "2022-01-23T12:00:00Z"))
+    paragraphs = [p for p in seed.text.split("\n") if p.strip()]
+    articles = [art(f"https://n.example/{i}", "\n".join([*paragraphs[i % len(paragraphs):], f"Update {i}."]),
+                    f"2022-01-{1 + i % 28:02d}T09:00:00Z") for i in range(ArticleNodesDoFn.BATCH * 2 + 7)]
+    settings = NearDupSettings()
+    expected = [(node_of(singleton(a), settings), 1000 + 3600 * i) for i, a in enumerate(articles)]
+
+    def seen(node, win=beam.DoFn.WindowParam, ts=beam.DoFn.TimestampParam):
+        return node.id, node.sig, node.fingerprint, node.group.representative.url, win.start.micros, ts.micros
+
+    with local_test_pipeline() as p:
+        nodes = (p | beam.Create([(a, 1000 + 3600 * i) for i, a in enumerate(articles)])
+                 | beam.MapTuple(window.TimestampedValue)
+                 | beam.WindowInto(window.FixedWindows(86400))
+                 | beam.ParDo(ArticleNodesDoFn(settings)))
+        assert_that(nodes | beam.Map(seen), equal_to([
+            (n.id, n.sig, n.fingerprint, n.group.representative.url, (ts // 86400) * 86400 * 10**6, ts * 10**6)
+            for n, ts in expected]))
 
 
 def test_fetch_failures_leave_as_dead_letters(server):
