@@ -115,6 +115,18 @@ def sample_page(name: str) -> bytes:
 
 
 SEED_PAGE = "frontline-clashes-continue-isis-attack-prison-syria.html"
+SEED_URL = "https://www.frontline-daily.example/world/middle-east/clashes-continue-isis-attack-prison-syria"
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    """The seed article's body as the extraction stage gives it."""
+    from pipelines.extract import ArticleExtractor
+    from schemas.records import FeedEntry, FetchedPage
+
+    page = FetchedPage(FeedEntry(link=SEED_URL), SEED_URL, 200, "text/html; charset=utf-8", sample_page(SEED_PAGE),
+                       "2022-01-23T12:00:00Z")
+    return ArticleExtractor().extract(page).text
 
 
 def shared_data(*parts: str) -> Path:

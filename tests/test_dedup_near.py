@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from pipelines.dedup import DedupResult, normalize_text
-from pipelines.extract import ArticleExtractor
 from pipelines.neardup import (
     SIGNATURE_SCHEME,
     NearDupSettings,
@@ -28,10 +27,9 @@ from pipelines.neardup import (
     similarity,
     state_value,
 )
-from schemas.records import Article, FeedEntry, FetchedPage
-from tests.conftest import SEED_PAGE, sample_page
+from schemas.records import Article
+from tests.conftest import SEED_URL
 
-SEED_URL = "https://www.frontline-daily.example/world/middle-east/clashes-continue-isis-attack-prison-syria"
 # The state segment that `sitrep run --sample` wrote before signatures had a scheme ("sigv"): datasketch's values.
 SEGMENT_BEFORE_SIGV = Path(__file__).parent / "fixtures" / "state" / "dedup-before-sigv-sample.jsonl.gz"
 
@@ -59,13 +57,6 @@ PROTEST = (
     "demonstrators threw stones, and the interior ministry said 23 people had been detained. Unions have "
     "called a general strike for Tuesday if the government does not reverse the increase."
 )
-
-
-@pytest.fixture(scope="module")
-def seed_text() -> str:
-    page = FetchedPage(FeedEntry(link=SEED_URL), SEED_URL, 200, "text/html; charset=utf-8", sample_page(SEED_PAGE),
-                       "2022-01-23T12:00:00Z")
-    return ArticleExtractor().extract(page).text
 
 
 def syndicated(text: str) -> list[str]:

@@ -25,9 +25,7 @@ from pipelines.extract import (
     url_date,
 )
 from schemas.records import FeedEntry, FetchedPage
-from tests.conftest import SEED_PAGE, sample_page, shared_data
-
-SEED_URL = "https://www.frontline-daily.example/world/middle-east/clashes-continue-isis-attack-prison-syria"
+from tests.conftest import SEED_PAGE, SEED_URL, sample_page, shared_data
 
 
 def page(body: bytes, url: str = SEED_URL, **entry: object) -> FetchedPage:

@@ -13,14 +13,10 @@ from apache_beam.transforms import window
 from connectors.http import FetchPolicy
 from pipelines.dedup import singleton
 from pipelines.dedup_transforms import ArticleNodesDoFn, Deduplicate
-from pipelines.extract import ArticleExtractor
 from pipelines.neardup import NearDupSettings, node_of
 from pipelines.runners import local_runner
 from pipelines.transforms import DEAD, FetchPageDoFn, TagToEventDoFn
-from schemas.records import Article, FeedEntry, FetchedPage
-from tests.conftest import SEED_PAGE, sample_page
-
-SEED_URL = "https://www.frontline-daily.example/world/middle-east/clashes-continue-isis-attack-prison-syria"
+from schemas.records import Article, FeedEntry
 
 
 def local_test_pipeline() -> BeamTestPipeline:
@@ -58,12 +54,10 @@ def test_exact_dedup_folds_url_guid_and_content_copies():
         ]))
 
 
-def test_article_nodes_come_in_batches_each_as_if_alone():
+def test_article_nodes_come_in_batches_each_as_if_alone(seed_text):
     # Nodes are made a batch at a time (after a batch of extractions, not between them); each must be the
     # node of its article alone, in its own window and at its own time, including the last, short batch.
-    seed = ArticleExtractor().extract(FetchedPage(FeedEntry(link=SEED_URL), SEED_URL, 200, "text/html",
-                                                  sample_page(SEED_PAGE), "2022-01-23T12:00:00Z"))
-    paragraphs = [p for p in seed.text.split("\n") if p.strip()]
+    paragraphs = [p for p in seed_text.split("\n") if p.strip()]
     articles = [art(f"https://n.example/{i}", "\n".join([*paragraphs[i % len(paragraphs):], f"Update {i}."]),
                     f"2022-01-{1 + i % 28:02d}T09:00:00Z") for i in range(ArticleNodesDoFn.BATCH * 2 + 7)]
     settings = NearDupSettings()
