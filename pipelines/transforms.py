@@ -237,7 +237,7 @@ class ParseInputDoFn(beam.DoFn):
                 yield parsed
         except (InputRecordError, ExtractionError) as exc:
             self.invalid.inc()
-            text = line.decode("utf-8", "backslashreplace") if isinstance(line, bytes) else line
+            text = line.decode("utf-8", "backslashreplace")
             yield TaggedOutput(DEAD, DeadLetter("input", str(exc), text[:200], {"line": text}))
 
 
