@@ -411,6 +411,8 @@ def main(argv: list[str]) -> int:
                                                                   for r in results))
     print(f"{'end-to-end / extraction alone (CPU)':48}" + "".join(f"{r['overhead_ratio_cpu']:>10.2f}"
                                                                  for r in results))
+    # The run's CPU besides extraction and the collector: the pipeline's own work.
+    own = [r["e2e_cpu"] - sum(r["inside"].values()) for r in results]
     print("inside the run, CPU ms an article:")
     print(f"{'  extraction alone (before and after the run)':48}"
           + "".join(f"{r['extract_cpu'] / r['articles'] * 1000:>10.2f}" for r in results))
@@ -421,15 +423,13 @@ def main(argv: list[str]) -> int:
     print(f"{'  (extraction alone after / before the run)':48}"
           + "".join(f"{r['extract_drift']:>10.2f}" for r in results))
     print(f"{'  everything else (fixed cost included)':48}"
-          + "".join(f"{(r['e2e_cpu'] - sum(r['inside'].values())) / r['articles'] * 1000:>10.2f}" for r in results))
+          + "".join(f"{o / r['articles'] * 1000:>10.2f}" for o, r in zip(own, results, strict=True)))
     if len(results) > 1:
         # The pipeline's own work (the run's CPU but extraction and the collector) as a fixed cost per run
         # plus a cost per article, fitted over the sizes. Extraction is left out of the fit: its speed
         # drifts between sizes (the machine, the process's size), which made a fit of the whole run's CPU
         # say nonsense (a negative fixed cost).
-        sizes = [r["articles"] for r in results]
-        own = [r["e2e_cpu"] - sum(r["inside"].values()) for r in results]
-        per_article, fixed = statistics.linear_regression(sizes, own)
+        per_article, fixed = statistics.linear_regression([r["articles"] for r in results], own)
         print(f"{'the run besides extraction, fitted over the sizes':48}{fixed:>9.2f} s a run + "
               f"{per_article * 1000:.2f} ms an article")
     worst = min(r["overhead_ratio_wall"] for r in results)
