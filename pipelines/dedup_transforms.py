@@ -137,6 +137,9 @@ class _RunKeysFn(beam.CombineFn):
         return frozenset(keys[0]), frozenset(keys[1])
 
 
+_NO_KEYS: tuple[frozenset[str], frozenset[bytes]] = (frozenset(), frozenset())
+
+
 def _may_matter(node: DocNode, keys: tuple[frozenset[str], frozenset[bytes]], settings: NearDupSettings) -> bool:
     ids, bands = keys
     return node.id in ids or not bands.isdisjoint(band_values(node.sig, settings))
@@ -187,17 +190,21 @@ class Deduplicate(beam.PTransform):
         nodes = articles | "Node" >> beam.ParDo(ArticleNodesDoFn(settings))
         copies = nodes | "WithoutText" >> beam.Map(copy_of)
         prior = self.prior if self.prior is not None else articles.pipeline | "NoState" >> beam.Create([])
-        run_keys = copies | "RunKeys" >> beam.CombineGlobally(_RunKeysFn(settings))
+        # Without defaults, each combined value is used as it comes: CombineGlobally's default would make each
+        # stage read the whole value back once more (a side input) only to learn whether it is empty.
+        run_keys = copies | "RunKeys" >> beam.CombineGlobally(_RunKeysFn(settings)).without_defaults()
         relevant = (
             prior
             | "PriorNodes" >> beam.Map(_prior_node)
-            | "MayMatter" >> beam.Filter(_may_matter, beam.pvalue.AsSingleton(run_keys), settings)
+            | "MayMatter" >> beam.Filter(_may_matter, beam.pvalue.AsSingleton(run_keys, default_value=_NO_KEYS),
+                                         settings)
         )
         plan = beam.pvalue.AsSingleton(
             (copies, relevant)
             | "AllNodes" >> beam.Flatten()
-            | "Together" >> beam.combiners.ToList()
-            | "Plan" >> beam.Map(_plan, settings)
+            | "Together" >> beam.CombineGlobally(beam.combiners.ToListCombineFn()).without_defaults()
+            | "Plan" >> beam.Map(_plan, settings),
+            default_value=_plan([], settings),
         )
         routed = nodes | "Route" >> beam.FlatMap(_route, plan).with_outputs(_JOINED, main="alone")
         joined = routed[_JOINED] | "Clusters" >> beam.GroupByKey()

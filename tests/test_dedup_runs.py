@@ -78,6 +78,23 @@ def test_sample_twice_with_one_state_emits_nothing_new(tmp_path):
     assert second["already_seen"] == 6 and second["duplicates"] == second["articles_extracted"] == 8
 
 
+def test_run_without_articles_keeps_the_state_and_the_next_run_still_matches(tmp_path):
+    # Every line of the second run is bad: no article meets the earlier run's state, which must come through
+    # as it was (the dedup steps then see an empty set of this run's keys and an empty plan).
+    state = str(tmp_path / "state")
+    assert main(["run", "--input", backfill(tmp_path, COPIES[:1], "a.jsonl"), "--out", str(tmp_path / "a"),
+                 "--state", state]) == 0
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"url": "ftp://x.example/a", "text": "no"}\nnot json\n')
+    assert main(["run", "--input", str(bad), "--out", str(tmp_path / "b"), "--state", state]) == 0
+    assert events_of(tmp_path / "b") == []
+    assert counts_of(tmp_path / "b")["input_invalid"] == 2
+    assert main(["run", "--input", backfill(tmp_path, COPIES[:2], "c.jsonl"), "--out", str(tmp_path / "c"),
+                 "--state", state]) == 0
+    assert events_of(tmp_path / "c") == []
+    assert counts_of(tmp_path / "c")["already_seen"] == 1 and counts_of(tmp_path / "c")["duplicates"] == 2
+
+
 def test_state_written_before_signature_schemes_still_knows_what_it_saw(tmp_path):
     state = tmp_path / "state"
     (state / "dedup" / "segments").mkdir(parents=True)
