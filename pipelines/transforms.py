@@ -26,6 +26,7 @@ from pipelines.dedup import DedupResult
 from pipelines.events import InvalidEventError, Provenance, build_event, validate_event
 from pipelines.extract import ArticleExtractor, ExtractionError, article_from_text
 from pipelines.inputs import InputRecordError, TextRecord, parse_input_line
+from pipelines.messages import event_data
 from pipelines.tagging import ConflictTagger
 from schemas.records import Article, DeadLetter, FeedConfig, FeedEntry, FetchedPage, entry_to_json
 
@@ -312,5 +313,6 @@ def dead_letter_json(letter: DeadLetter) -> str:
     return json.dumps(letter.to_json(), ensure_ascii=False, sort_keys=True, default=str)
 
 
-def event_json(event: dict[str, Any]) -> str:
-    return json.dumps(event, ensure_ascii=False, sort_keys=True)
+def event_json(event: dict[str, Any]) -> bytes:
+    """The line of an event in the files sink: the Pub/Sub message's data (WriteToText writes bytes as they are)."""
+    return event_data(event)
