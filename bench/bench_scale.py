@@ -243,6 +243,9 @@ def run_size(size: int, texts: list[str], skeletons: list[str], queue: multiproc
         fetched, cpu, wall = measure("fetch", entries, lambda e: fetch_page(fetcher, e))
         rows["fetch (HTTP, 1 thread)"] = per_core(len(fetched), cpu)
         fetch_wall_rate = len(fetched) / wall
+        # The served copies of the pages are not needed any more: the fetched ones are what is measured.
+        server.routes.clear()
+        del pages
 
         extractor = ArticleExtractor()
         articles, _cpu, _ = measure("extract", fetched, extractor.extract)  # warms the extractor's caches
