@@ -225,7 +225,7 @@ class ParseInputDoFn(beam.DoFn):
         self.texts = counter("text_records")
 
     def process(self, line: bytes) -> Iterator[Any]:
-        if not line.strip():
+        if not line or line.isspace():  # (strip() would copy a line of a whole page only to test it)
             return
         self.records.inc()
         try:

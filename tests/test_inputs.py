@@ -63,3 +63,15 @@ def test_bytes_line_parses_as_its_text():
 def test_lines_that_are_not_text_say_why(line):
     with pytest.raises(InputRecordError, match="not JSON"):
         parse_input_line(line)
+
+
+def test_blank_lines_are_skipped_not_dead_letters():
+    from pipelines.transforms import ParseInputDoFn
+
+    parse = ParseInputDoFn()
+    for blank in (b"", b" \t", b"\r", b"   \r"):
+        assert list(parse.process(blank)) == []
+    good = json.dumps({"url": "https://n.example/a", "text": "Body of the story."}).encode()
+    assert [a.url for a in parse.process(b"  " + good + b"\r")] == ["https://n.example/a"]
+    [letter] = parse.process(b" x ")
+    assert letter.tag == "dead" and letter.value.reason.startswith("not JSON")
