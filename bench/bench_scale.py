@@ -11,8 +11,9 @@ which makes the pipeline's relative overhead look larger. For each size the scri
 - articles per second per core (CPU time) for each stage called alone in a plain loop: feed parse, HTTP
   fetch from the local server, extraction, dedup, tagging, event building and validation;
 - end to end on the DirectRunner from already-fetched pages (`sitrep run --input`), and its ratio to the
-  extraction stage alone over the same pages, measured right before and right after it (the pipeline's
-  own overhead; target >= 0.8);
+  extraction stage alone in a plain loop over the same pages, run interleaved with it in the same thread
+  (after every 32 pages the run extracts, the next 32 alone), so that both see the machine's drift alike
+  (the pipeline's own overhead; target >= 0.8);
 - the peak resident memory of the process that ran that size.
 
     .venv/bin/python bench/bench_scale.py                 # 2,000, 6,000, 12,000 articles (1,000 to 6,000 feeds)
@@ -286,20 +287,20 @@ def run_size(size: int, texts: list[str], skeletons: list[str], queue: multiproc
                     handle.write(json.dumps({"url": page.final_url, "html": page.body.decode("utf-8"),
                                              "title": page.entry.title,
                                              "published_at": page.entry.published_at}) + "\n")
-            # The same pages through the extraction stage alone, measured right before and right after the
-            # pipeline run: their mean is what extraction cost while the run ran (this machine's speed
-            # drifts over a minute), and their ratio shows how much it drifted.
-            _, before_cpu, before_wall = measure("extract", fetched, extractor.extract)
-            with InsideTheRun() as inside:
+            # The same pages through the extraction stage alone in a plain loop, interleaved with the run: after
+            # every CHUNK pages the pipeline extracts, the next CHUNK pages are extracted alone, and that time
+            # is taken out of the run's. The machine's speed drifts by up to a third over minutes (other
+            # tenants); interleaved, the baseline and the run see the same drift.
+            with InsideTheRun(fetched) as inside:
                 cpu, wall = time.process_time(), time.perf_counter()
                 code = sitrep(["run", "--input", str(backfill), "--out", str(Path(tmp) / "out"),
                                "--state", str(Path(tmp) / "state")])
-                e2e_wall = time.perf_counter() - wall
-                e2e_cpu = time.process_time() - cpu
+                e2e_wall = time.perf_counter() - wall - inside.alone_wall
+                e2e_cpu = time.process_time() - cpu - inside.alone_cpu
+                inside.finish()  # the last pages, fewer than a chunk, if any
             assert code == 0
             summary = json.loads((Path(tmp) / "out" / "run-summary.json").read_text())
-            _, after_cpu, after_wall = measure("extract", fetched, extractor.extract)
-        extract_alone_cpu, extract_alone_wall = (before_cpu + after_cpu) / 2, (before_wall + after_wall) / 2
+        extract_alone_cpu, extract_alone_wall = inside.alone_cpu, inside.alone_wall
         rows["extract"] = per_core(len(fetched), extract_alone_cpu)
         rows["end to end (DirectRunner, from fetched pages)"] = per_core(len(fetched), e2e_cpu)
         queue.put({
@@ -309,7 +310,7 @@ def run_size(size: int, texts: list[str], skeletons: list[str], queue: multiproc
             "overhead_ratio_wall": (len(fetched) / e2e_wall) / (len(fetched) / extract_alone_wall),
             "overhead_ratio_cpu": extract_alone_cpu / e2e_cpu,
             "e2e_cpu": e2e_cpu, "extract_cpu": extract_alone_cpu, "inside": inside.seconds,
-            "extract_drift": after_cpu / before_cpu,
+            "extract_drift": inside.drift,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         })
     finally:
@@ -319,12 +320,56 @@ def run_size(size: int, texts: list[str], skeletons: list[str], queue: multiproc
 class InsideTheRun:
     """Where the end-to-end run's CPU went, read in this process while it runs: the extraction calls
     (ArticleExtractor.extract wrapped for the run's length, collector passes inside a call taken out) and
-    the garbage collector's passes. It tells extraction that ran slower inside the run than alone apart
-    from the pipeline's own work."""
+    the garbage collector's passes. It also runs the baseline: after every CHUNK extractions of the run, the
+    next CHUNK of the same pages through extraction alone in a plain loop (its own extractor, the collector
+    included, as in every stage row), in the same thread, its time kept apart (alone_cpu, alone_wall)."""
 
-    def __init__(self) -> None:
+    CHUNK = 32
+
+    def __init__(self, pages: list) -> None:
+        from pipelines.extract import ArticleExtractor
+
+        self.pages = pages
         self.seconds = {"extraction": 0.0, "garbage collection": 0.0}
+        self.alone_cpu = self.alone_wall = 0.0
+        self._halves = [[0.0, 0], [0.0, 0]]  # the baseline's CPU and pages, chunks begun in each half of them
+        self._done = 0  # pages extracted alone so far
+        self._calls = 0
+        self._alone = ArticleExtractor()
+        for page in pages[:3]:  # its first calls build what it keeps; the run's extractor pays that in the run
+            self._alone.extract(page)
+        self._in_baseline = False
         self._gc_started = 0.0
+
+    def _baseline(self, count: int) -> None:
+        from pipelines.extract import ExtractionError
+
+        chunk = self.pages[self._done:self._done + count]
+        extract = self._original
+        self._in_baseline = True
+        cpu, wall = time.process_time(), time.perf_counter()
+        for page in chunk:
+            try:
+                extract(self._alone, page)
+            except ExtractionError:  # a page without a usable body costs its time alone as in the run
+                pass
+        spent = time.process_time() - cpu
+        self.alone_wall += time.perf_counter() - wall
+        self._in_baseline = False
+        self.alone_cpu += spent
+        half = self._halves[self._done >= len(self.pages) // 2]
+        half[0] += spent
+        half[1] += len(chunk)
+        self._done += len(chunk)
+
+    def finish(self) -> None:
+        self._baseline(len(self.pages) - self._done)
+
+    @property
+    def drift(self) -> float:
+        """The baseline's CPU a page over the second half of the pages against the first."""
+        (first, first_pages), (second, second_pages) = self._halves
+        return (second / second_pages) / (first / first_pages) if first and second_pages else float("nan")
 
     def __enter__(self) -> InsideTheRun:
         from pipelines.extract import ArticleExtractor
@@ -338,12 +383,17 @@ class InsideTheRun:
                 return original(extractor, page)
             finally:  # a collector's pass that fell inside the call is the collector's, not extraction's
                 seconds["extraction"] += time.process_time() - started - (seconds["garbage collection"] - collected)
+                self._calls += 1
+                if self._calls % self.CHUNK == 0:
+                    self._baseline(self.CHUNK)
 
         ArticleExtractor.extract = timed_extract
         gc.callbacks.append(self._gc)
         return self
 
     def _gc(self, phase: str, _info: dict) -> None:
+        if self._in_baseline:  # the baseline's collector passes are part of its own time
+            return
         if phase == "start":
             self._gc_started = time.process_time()
         else:
@@ -417,13 +467,13 @@ def main(argv: list[str]) -> int:
     # The run's CPU besides extraction and the collector: the pipeline's own work.
     own = [r["e2e_cpu"] - sum(r["inside"].values()) for r in results]
     print("inside the run, CPU ms an article:")
-    print(f"{'  extraction alone (before and after the run)':48}"
+    print(f"{'  extraction alone (interleaved with the run)':48}"
           + "".join(f"{r['extract_cpu'] / r['articles'] * 1000:>10.2f}" for r in results))
     print(f"{'  extraction inside the run':48}"
           + "".join(f"{r['inside']['extraction'] / r['articles'] * 1000:>10.2f}" for r in results))
     print(f"{'  garbage collection':48}"
           + "".join(f"{r['inside']['garbage collection'] / r['articles'] * 1000:>10.2f}" for r in results))
-    print(f"{'  (extraction alone after / before the run)':48}"
+    print(f"{'  (extraction alone, second half / first half)':48}"
           + "".join(f"{r['extract_drift']:>10.2f}" for r in results))
     print(f"{'  everything else (fixed cost included)':48}"
           + "".join(f"{o / r['articles'] * 1000:>10.2f}" for o, r in zip(own, results, strict=True)))
