@@ -171,6 +171,22 @@ def test_casualty_phrasing(tagger, text, deaths):
     assert killed(tagger.tag("", text)) == deaths
 
 
+@pytest.mark.parametrize("figure", [
+    "99999999999999999999999",  # beyond 64 bits: the event's JSON (orjson), Avro and proto forms refuse it
+    "9" * 5000,  # beyond the 4,300 digits int() converts: the tagger raised and the run stopped
+    "1,000,000,000,000",
+    "a million million million",
+])
+def test_figures_that_cannot_be_a_toll_are_not_counted(tagger, figure):
+    from pipelines.messages import event_data
+
+    result = tagger.tag("", f"At least {figure} people were killed in the attack on the market.")
+    assert result.casualties["killed"] is None
+    assert event_data(result.to_json())  # serializes
+    big = tagger.tag("", "At least 6,000,000 people were killed in the camps, the museum says.")
+    assert killed(big) == 6_000_000
+
+
 def test_injured_and_abducted_counted_apart(tagger):
     result = tagger.tag("", "Two soldiers were killed and five wounded, and gunmen abducted 17 missionaries.")
     assert killed(result) == 2

@@ -15,6 +15,11 @@ WINDOW = 12
 AFTER_WINDOW = 4
 # Four-digit numbers in this range are years, not tolls.
 YEARS = range(1900, 2101)
+# A figure above this is no toll (a run of digits, an amount, an ID). The bound also keeps every count within
+# the 64-bit integers the event's JSON, Avro and proto forms carry, and a digit run of thousands of digits
+# from int(), which refuses more than 4,300.
+MAX_FIGURE = 1_000_000_000
+_MAX_DIGITS = len(str(MAX_FIGURE))
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class Figure:
 
 
 def _digits(token: Token) -> int | None:
-    return int(token.text) if token.text.isdecimal() else None
+    return int(token.text) if token.text.isdecimal() and len(token.text) <= _MAX_DIGITS else None
 
 
 def find_figures(tokens: list[Token], text: str, lexicon: Lexicon) -> list[Figure]:
@@ -61,6 +66,9 @@ def find_figures(tokens: list[Token], text: str, lexicon: Lexicon) -> list[Figur
                 j += 1
         else:
             i += 1
+            continue
+        if value > MAX_FIGURE:
+            i = j + 1
             continue
         # A range counts as its low end: "10 to 15", "10-15", "between 10 and 15".
         low_between = i > 0 and tokens[i - 1].text in ("between", "entre", "от", "між", "ile", "بين")
