@@ -137,9 +137,6 @@ class _RunKeysFn(beam.CombineFn):
         return frozenset(keys[0]), frozenset(keys[1])
 
 
-_NO_KEYS: tuple[frozenset[str], frozenset[bytes]] = (frozenset(), frozenset())
-
-
 def _may_matter(node: DocNode, keys: tuple[frozenset[str], frozenset[bytes]], settings: NearDupSettings) -> bool:
     ids, bands = keys
     return node.id in ids or not bands.isdisjoint(band_values(node.sig, settings))
@@ -191,12 +188,15 @@ class Deduplicate(beam.PTransform):
         copies = nodes | "WithoutText" >> beam.Map(copy_of)
         prior = self.prior if self.prior is not None else articles.pipeline | "NoState" >> beam.Create([])
         # Without defaults, each combined value is used as it comes: CombineGlobally's default would make each
-        # stage read the whole value back once more (a side input) only to learn whether it is empty.
-        run_keys = copies | "RunKeys" >> beam.CombineGlobally(_RunKeysFn(settings)).without_defaults()
+        # stage read the whole value back once more (a side input) only to learn whether it is empty. The
+        # views' defaults are what each step makes of nothing.
+        keys_fn = _RunKeysFn(settings)
+        run_keys = copies | "RunKeys" >> beam.CombineGlobally(keys_fn).without_defaults()
+        no_keys = keys_fn.extract_output(keys_fn.create_accumulator())
         relevant = (
             prior
             | "PriorNodes" >> beam.Map(_prior_node)
-            | "MayMatter" >> beam.Filter(_may_matter, beam.pvalue.AsSingleton(run_keys, default_value=_NO_KEYS),
+            | "MayMatter" >> beam.Filter(_may_matter, beam.pvalue.AsSingleton(run_keys, default_value=no_keys),
                                          settings)
         )
         plan = beam.pvalue.AsSingleton(
