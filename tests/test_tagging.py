@@ -183,6 +183,9 @@ def test_figures_that_cannot_be_a_toll_are_not_counted(tagger, figure):
     result = tagger.tag("", f"At least {figure} people were killed in the attack on the market.")
     assert result.casualties["killed"] is None
     assert event_data(result.to_json())  # serializes
+
+
+def test_figures_up_to_the_bound_are_counted(tagger):
     big = tagger.tag("", "At least 6,000,000 people were killed in the camps, the museum says.")
     assert killed(big) == 6_000_000
 
