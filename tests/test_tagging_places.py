@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 
 from pipelines.tagging import ConflictTagger
-from pipelines.tagging.places import inflected_forms
+from pipelines.tagging.places import Gazetteer, inflected_forms
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +76,16 @@ def test_arabic_words_with_the_article_are_not_towns_without_it(tagger):
     # البورصة is "the stock exchange", not Bursa; الدوري "the league", not Dori.
     result = tagger.tag("البورصة تتراجع", "تراجعت البورصة وفاز الفريق في الدوري.", "ar")
     assert result.locations == []
+
+
+def test_a_loaded_gazetteer_is_out_of_the_collectors_walks_and_still_freed():
+    # Its hundreds of thousands of objects would otherwise be walked by the next collections, up to a full one.
+    gazetteer = Gazetteer()
+    city = next(iter(gazetteer.cities.values()))
+    walked = {id(o) for o in gc.get_objects()}  # the objects of the collector's generations (not the frozen)
+    assert id(city) not in walked and id(gazetteer.cities) not in walked and id(gazetteer) not in walked
+    assert gc.is_tracked(gazetteer.cities)
+    # Frozen is not immortal: without reference cycles, dropping the gazetteer frees it.
+    gone = weakref.ref(gazetteer)
+    del gazetteer, city
+    assert gone() is None

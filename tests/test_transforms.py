@@ -111,4 +111,8 @@ def test_threads_of_one_worker_share_one_tagger():
     first.setup()
     second.setup()
     assert first.tagger is second.tagger
-    assert TagToEventDoFn("r2", False).tagger is None  # nothing is loaded before setup
+    later = TagToEventDoFn("r2", False)
+    assert later.tagger is None  # nothing is loaded before setup
+    # Nor by the next pipeline of the same process: a later run's DoFn gets the tagger already loaded.
+    later.setup()
+    assert later.tagger is first.tagger
