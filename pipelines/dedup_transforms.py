@@ -112,29 +112,10 @@ def _prior_node(record: StateRecord) -> DocNode:
     return node_from_state(doc_id, record.value)
 
 
-class _RunKeysFn(beam.CombineFn):
+def _run_keys(copies: list[Copy], settings: NearDupSettings) -> tuple[frozenset[str], frozenset[bytes]]:
     """This run's articles -> (their node ids, their LSH bands): what decides which earlier articles can matter."""
-
-    def __init__(self, settings: NearDupSettings) -> None:
-        self.settings = settings
-
-    def create_accumulator(self) -> tuple[set[str], set[bytes]]:
-        return set(), set()
-
-    def add_input(self, keys: tuple[set[str], set[bytes]], copy: Copy) -> tuple[set[str], set[bytes]]:
-        keys[0].add(copy.node.id)
-        keys[1].update(band_values(copy.node.sig, self.settings))
-        return keys
-
-    def merge_accumulators(self, accumulators: Iterable[tuple[set[str], set[bytes]]]) -> tuple[set[str], set[bytes]]:
-        ids, bands = set(), set()
-        for more_ids, more_bands in accumulators:
-            ids |= more_ids
-            bands |= more_bands
-        return ids, bands
-
-    def extract_output(self, keys: tuple[set[str], set[bytes]]) -> tuple[frozenset[str], frozenset[bytes]]:
-        return frozenset(keys[0]), frozenset(keys[1])
+    return (frozenset(copy.node.id for copy in copies),
+            frozenset(band for copy in copies for band in band_values(copy.node.sig, settings)))
 
 
 def _may_matter(node: DocNode, keys: tuple[frozenset[str], frozenset[bytes]], settings: NearDupSettings) -> bool:
@@ -152,20 +133,15 @@ def _route(node: DocNode, plan: CopyPlan) -> Iterator[Any]:
         yield TaggedOutput(_JOINED, (label, node))
 
 
-def _plan(items: list[Copy | DocNode], settings: NearDupSettings) -> CopyPlan:
-    return plan_copies([i for i in items if isinstance(i, Copy)], [i for i in items if isinstance(i, DocNode)],
-                       settings)
-
-
 class Deduplicate(beam.PTransform):
     """Articles (+ what earlier runs saw) -> DedupResults to tag and emit, marked; tagged `state`: the
     StateRecords this run adds. No all-pairs step anywhere, and each article's text crosses at most one
     shuffle:
 
-    1. each article gets a node: MinHash signature, fingerprint, representative_order; the run's node ids
-       and LSH bands, combined into one small set, pick from the state the earlier articles that could
-       matter (same URL, or a shared band);
-    2. those and this run's articles, without their text (about 1 KB an article), meet in one place where
+    1. each article gets a node: MinHash signature, fingerprint, representative_order; this run's articles,
+       without their text (about 1 KB an article), are combined into one list, and its node ids and LSH bands
+       pick from the state the earlier articles that could matter (same URL, or a shared band);
+    2. that list and those earlier articles meet in one place where
        plan_copies folds exact copies (URL key, then feed GUID, then text fingerprint), matches URLs with
        earlier runs' (same text: already seen; changed text: a revision) and finds the clusters: LSH band
        buckets, each member verified (estimated Jaccard >= threshold) against its bucket's first member
@@ -185,26 +161,28 @@ class Deduplicate(beam.PTransform):
     def expand(self, articles: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         settings = self.settings
         nodes = articles | "Node" >> beam.ParDo(ArticleNodesDoFn(settings))
-        copies = nodes | "WithoutText" >> beam.Map(copy_of)
+        # This run's articles without their text, in one list: the plan's input, and what picks the earlier
+        # articles that may matter. Without defaults, the list is used as it comes: CombineGlobally's default
+        # would make each stage read the whole list back once more (a side input) only to learn whether it is
+        # empty. The views' defaults are what each step makes of no articles.
+        together = (
+            nodes
+            | "WithoutText" >> beam.Map(copy_of)
+            | "Together" >> beam.CombineGlobally(beam.combiners.ToListCombineFn()).without_defaults()
+        )
         prior = self.prior if self.prior is not None else articles.pipeline | "NoState" >> beam.Create([])
-        # Without defaults, each combined value is used as it comes: CombineGlobally's default would make each
-        # stage read the whole value back once more (a side input) only to learn whether it is empty. The
-        # views' defaults are what each step makes of nothing.
-        keys_fn = _RunKeysFn(settings)
-        run_keys = copies | "RunKeys" >> beam.CombineGlobally(keys_fn).without_defaults()
-        no_keys = keys_fn.extract_output(keys_fn.create_accumulator())
         relevant = (
             prior
             | "PriorNodes" >> beam.Map(_prior_node)
-            | "MayMatter" >> beam.Filter(_may_matter, beam.pvalue.AsSingleton(run_keys, default_value=no_keys),
-                                         settings)
+            | "MayMatter" >> beam.Filter(
+                _may_matter,
+                beam.pvalue.AsSingleton(together | "RunKeys" >> beam.Map(_run_keys, settings),
+                                        default_value=_run_keys([], settings)),
+                settings)
         )
         plan = beam.pvalue.AsSingleton(
-            (copies, relevant)
-            | "AllNodes" >> beam.Flatten()
-            | "Together" >> beam.CombineGlobally(beam.combiners.ToListCombineFn()).without_defaults()
-            | "Plan" >> beam.Map(_plan, settings),
-            default_value=_plan([], settings),
+            together | "Plan" >> beam.Map(plan_copies, beam.pvalue.AsList(relevant), settings),
+            default_value=plan_copies([], [], settings),
         )
         routed = nodes | "Route" >> beam.FlatMap(_route, plan).with_outputs(_JOINED, main="alone")
         joined = routed[_JOINED] | "Clusters" >> beam.GroupByKey()
