@@ -134,6 +134,8 @@ class Gazetteer:
         # again for nothing (a third of the load time). Once loaded they are frozen (gc.freeze: kept out of the
         # collector's generations, still freed by reference counting when the gazetteer goes); else the next
         # collections, up to a full one, walk them all once more: 0.3 s of CPU a load, in the run that loads it.
+        # gc.freeze takes every object the process tracks at that moment: cyclic garbage not yet collected then
+        # is kept for good. A gazetteer is loaded once per process (the tagger's handle is the process's).
         collecting = gc.isenabled()
         gc.disable()
         try:
