@@ -9,7 +9,7 @@ records, and a segment that a compaction removes is already contained in the com
 
 Layout under the state root (a local path or gs://...):
     <namespace>/segments/<run_id>.jsonl.gz   committed segments, one JSON record a line: {"k", "t", "v"}
-    <namespace>/pending/<run_id>-*           written by a running pipeline, moved to segments/ on commit
+    <namespace>/pending/.<run_id>.tmp        a segment being written, renamed into segments/ once whole
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def newest(records: Iterable[StateRecord]) -> dict[str, StateRecord]:
 
 
 def _read_lines(path: str) -> list[str]:
-    """Non-empty lines of a segment or pending file, gzip or plain (told by its magic bytes)."""
+    """Non-empty lines of a segment file, gzip or plain (told by its magic bytes)."""
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         data = handle.read()
     if data[:2] == b"\x1f\x8b":
@@ -102,13 +102,6 @@ class StateLog:
         except Exception:
             return []
         return sorted(m.path for m in matches)
-
-    def pending_pattern(self, run_id: str) -> str:
-        """Glob of the pending files a pipeline run writes before its commit."""
-        return FileSystems.join(self.pending_dir, f"{run_id}-*")
-
-    def pending_prefix(self, run_id: str) -> str:
-        return FileSystems.join(self.pending_dir, f"{run_id}")
 
     def records(self, paths: list[str] | None = None) -> Iterator[StateRecord]:
         """Every record of the given (default: all committed) segments; a segment removed meanwhile by a
@@ -144,16 +137,6 @@ class StateLog:
             handle.write(gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
         FileSystems.rename([temp], [final])
         return final
-
-    def commit_pending(self, run_id: str) -> str | None:
-        """Publish what a pipeline run wrote under pending/ as that run's segment, once its sinks committed."""
-        pending = FileSystems.match([self.pending_pattern(run_id)])[0].metadata_list
-        paths = sorted(m.path for m in pending)
-        records = [StateRecord.from_line(line) for path in paths for line in _read_lines(path)]
-        written = self.write_segment(run_id, records)
-        if paths:
-            FileSystems.delete(paths)
-        return written
 
     def compact(self, run_id: str, now: dt.datetime | None = None, retention: dt.timedelta | None = None,
                 min_segments: int = 8) -> str | None:

@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -164,6 +165,7 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     """Attach the whole flow to a pipeline: source, fetch, extract, dedup, tag, sinks."""
     dead_letters = []
     written = []  # every sink's result: state is published only once all of them have committed
+    state: dict[str, beam.PCollection] = {}  # per state namespace, the StateRecords this run adds
     if plan.feeds is not None:
         # Feed state (validators, seen entries, health) is read once here: one small record per feed. A
         # replay is a re-run of recorded responses, so it neither reads nor advances that state.
@@ -186,13 +188,11 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
         pages = fetched.pages
         dead_letters += [polled[DEAD], fetched[DEAD]]
         if prior is not None:
-            feed_state_written = (
+            state[FEEDS_STATE] = (
                 {"poll": polled[FEED_STATE], "settled": fetched[FETCH_SETTLED]}
                 | "JoinFeedOutcomes" >> beam.CoGroupByKey()
                 | "NextFeedState" >> beam.Map(lambda kv, p=prior, n=now, r=plan.retention: _feed_record(*kv, p, n, r))
-                | "WriteFeedState" >> WriteState(plan, FEEDS_STATE)
             )
-            written.append(feed_state_written)
     else:
         parsed = (
             pipeline
@@ -212,7 +212,7 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
         plan.state, dedup_log.segment_paths(), format_time(plan.started_at - plan.retention))
     deduped = articles | "Dedup" >> Deduplicate(plan.near_dup, plan.flag_duplicates, prior,
                                                 format_time(plan.started_at))
-    written.append(deduped[STATE] | "WriteDedupState" >> WriteState(plan, STATE_NAMESPACE))
+    state[STATE_NAMESPACE] = deduped[STATE]
     events = (
         deduped.groups
         | "TagToEvent" >> beam.ParDo(TagToEventDoFn(plan.run_id, plan.only_conflict)).with_outputs(DEAD, main="events")
@@ -238,35 +238,37 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
         | "WriteDeadLetters" >> beam.io.WriteToText(plan.output_prefix("dead-letters"), file_name_suffix=".jsonl",
                                                     shard_name_template="-SSSSS-of-NNNNN")
     )
-    namespaces = (STATE_NAMESPACE,) + ((FEEDS_STATE,) if plan.feeds is not None and not plan.replay else ())
-    _ = pipeline | "CommitAfterSinks" >> CommitAfterSinks(plan, namespaces, written)
+    _ = pipeline | "CommitAfterSinks" >> CommitAfterSinks(plan, state, written)
 
 
 class CommitAfterSinks(beam.PTransform):
     """Publishes the run's state (and joins its WARC parts) as the pipeline's last step, on whatever runner
-    runs it: the step reads every sink's result as a side input, so it starts only when all of them have
-    committed. A run that dies before then leaves the state as it was, and the next run emits the same
-    articles again under the same ids rather than losing them. Being in the pipeline, it also works for a
-    Dataflow template job, whose launcher must not wait for the job to end."""
+    runs it: the step reads every sink's result, and the state records of each namespace, as side inputs,
+    so it starts only when all of them are complete, and writes each namespace's records as one new segment.
+    A run that dies before then leaves the state as it was, and the next run emits the same articles again
+    under the same ids rather than losing them. Being in the pipeline, it also works for a Dataflow template
+    job, whose launcher must not wait for the job to end."""
 
-    def __init__(self, plan: RunPlan, namespaces: tuple[str, ...], written: list[beam.PCollection]) -> None:
+    def __init__(self, plan: RunPlan, state: dict[str, beam.PCollection], written: list[beam.PCollection]) -> None:
         super().__init__()
         self.plan = plan
-        self.namespaces = namespaces
+        self.state = state
         self.written = written
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
         # A side input is ready only once its whole PCollection is: each sink's (small) result is one.
         waits = {f"sink{i}": beam.pvalue.AsList(w) for i, w in enumerate(self.written)}
+        records = [beam.pvalue.AsIter(added) for added in self.state.values()]
         return (
             pbegin
             | "Once" >> beam.Create([None])
-            | "Commit" >> beam.Map(_commit, self.plan, self.namespaces, **waits)
+            | "Commit" >> beam.Map(_commit, self.plan, tuple(self.state), *records, **waits)
         )
 
 
-def _commit(_: None, plan: RunPlan, namespaces: tuple[str, ...], **_sinks_done: list) -> str:
-    commit_state(plan, namespaces)
+def _commit(_: None, plan: RunPlan, namespaces: tuple[str, ...], *records: Iterable[StateRecord],
+            **_sinks_done: list) -> str:
+    commit_state(plan, dict(zip(namespaces, records, strict=True)))
     if plan.archive and not plan.replay:
         join_parts(plan.archive)
     return plan.run_id
@@ -280,27 +282,12 @@ def _feed_record(url: str, joined: dict[str, list], prior: dict, now: dt.datetim
     return StateRecord(url, format_time(now), state.to_value())
 
 
-class WriteState(beam.PTransform):
-    """StateRecords -> this run's pending files of one state namespace, published by CommitAfterSinks once
-    every sink has committed."""
-
-    def __init__(self, plan: RunPlan, namespace: str) -> None:
-        super().__init__(f"WriteState[{namespace}]")
-        self.prefix = plan.state_log(namespace).pending_prefix(plan.run_id)
-
-    def expand(self, records: beam.PCollection) -> beam.PCollection:
-        return (
-            records
-            | "Line" >> beam.Map(StateRecord.to_line)
-            | "Write" >> beam.io.WriteToText(self.prefix, shard_name_template="-SSSSS-of-NNNNN", skip_if_empty=True)
-        )
-
-
-def commit_state(plan: RunPlan, namespaces: tuple[str, ...]) -> None:
-    """Publish the run's pending state as new segments, then compact namespaces with many segments."""
-    for namespace in namespaces:
+def commit_state(plan: RunPlan, records: dict[str, Iterable[StateRecord]]) -> None:
+    """Publish what the run adds to each state namespace as a new segment, then compact namespaces with
+    many segments."""
+    for namespace, added in records.items():
         log = plan.state_log(namespace)
-        log.commit_pending(plan.run_id)
+        log.write_segment(plan.run_id, added)
         log.compact(plan.run_id, retention=plan.retention)
 
 

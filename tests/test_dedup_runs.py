@@ -149,15 +149,16 @@ def test_killed_run_is_re_emitted_exactly_once(tmp_path, monkeypatch):
 def test_runs_started_at_once_keep_both_records(tmp_path, monkeypatch):
     state = str(tmp_path / "state")
     deferred = []
-    monkeypatch.setattr(batch, "commit_state", lambda plan, namespaces: deferred.append((plan, namespaces)))
+    monkeypatch.setattr(batch, "commit_state",
+                        lambda plan, records: deferred.append((plan, {n: list(r) for n, r in records.items()})))
     # both runs read the state before either commits, as two scheduled runs overlapping would
     assert main(["run", "--input", backfill(tmp_path, COPIES[:3]), "--out", str(tmp_path / "a"), "--state", state]) == 0
     assert main(["run", "--input", backfill(tmp_path, COPIES[3:], "b.jsonl"), "--out", str(tmp_path / "b"),
                  "--state", state]) == 0
     monkeypatch.undo()
-    for plan, namespaces in reversed(deferred):
-        batch.commit_state(plan, namespaces)
-    assert len(glob.glob(state + "/dedup/segments/*.jsonl.gz")) == 2 and not glob.glob(state + "/dedup/pending/*-*")
+    for plan, records in reversed(deferred):
+        batch.commit_state(plan, records)
+    assert len(glob.glob(state + "/dedup/segments/*.jsonl.gz")) == 2
     assert main(["run", "--input", backfill(tmp_path, COPIES, "all.jsonl"), "--out", str(tmp_path / "c"),
                  "--state", state]) == 0
     assert events_of(tmp_path / "c") == []

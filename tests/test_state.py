@@ -65,16 +65,6 @@ def test_compaction_keeps_every_record_and_removes_old_segments(tmp_path):
     assert log.compact("run-100") is None  # one segment: nothing to do
 
 
-def test_pending_files_are_published_on_commit(tmp_path):
-    log = StateLog(str(tmp_path), "seen")
-    with FileSystems.create(log.pending_prefix("run-7") + "-00000-of-00001") as handle:
-        handle.write((rec("a", "2022-01-23T10:00:00Z", 1).to_line() + "\n").encode())
-    assert log.read() == {}  # not committed yet: a crashed run leaves no state
-    log.commit_pending("run-7")
-    assert set(log.read()) == {"a"}
-    assert FileSystems.match([log.pending_pattern("run-7")])[0].metadata_list == []
-
-
 def test_vanished_segment_is_skipped(tmp_path):
     log = StateLog(str(tmp_path), "seen")
     first = log.write_segment("run-1", [rec("a", "2022-01-23T10:00:00Z", 1)])
