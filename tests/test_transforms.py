@@ -113,6 +113,6 @@ def test_threads_of_one_worker_share_one_tagger():
     assert first.tagger is second.tagger
     later = TagToEventDoFn("r2", False)
     assert later.tagger is None  # nothing is loaded before setup
-    # Nor by the next pipeline of the same process: a later run's DoFn gets the tagger already loaded.
+    # Set up, a later pipeline's DoFn in the same process gets the tagger already loaded, not a new one.
     later.setup()
     assert later.tagger is first.tagger
