@@ -251,7 +251,8 @@ def run_size(size: int, texts: list[str], skeletons: list[str], queue: multiproc
         del pages
 
         extractor = ArticleExtractor()
-        articles, _cpu, _ = measure("extract", fetched, extractor.extract)  # warms the extractor's caches
+        # The articles the stage rows below use (the extract row is the interleaved baseline's, measured later)
+        articles, _cpu, _ = measure("extract", fetched, extractor.extract)
 
         def dedup(all_articles: list) -> list:
             by_url: dict = {}
@@ -504,7 +505,7 @@ def main(argv: list[str]) -> int:
           + "".join(f"{r['extract_drift']:>10.2f}" for r in results))
     print(f"{'  everything else (fixed cost included)':48}"
           + "".join(f"{o / r['articles'] * 1000:>10.2f}" for o, r in zip(own, results, strict=True)))
-    print(f"{'the sample (3 pages) run first, CPU s: new process':48}"
+    print(f"{'sample run (3 pages), CPU s: first in process':48}"
           + "".join(f"{r['sample_runs'][0]:>10.2f}" for r in results))
     print(f"{'  and again (the fixed cost of every run)':48}"
           + "".join(f"{r['sample_runs'][1]:>10.2f}" for r in results))

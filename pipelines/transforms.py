@@ -270,9 +270,10 @@ class ExtractDoFn(beam.DoFn):
         yield article
 
 
-# The tagger's handle, one per process: Beam keeps the object it last handed out alive, so a tagger loaded by
-# one pipeline is still there for the next (a load cost 0.1 to 0.4 s of CPU, and 0.2 to 0.3 s more in the
-# collector before the gazetteer was frozen).
+# The tagger's handle, one per process, however many threads run TagToEventDoFn (a tagger holds about 135 MB),
+# and for the process's life: Beam keeps the object it last handed out alive, so a tagger loaded by one pipeline
+# is still there for the next (tests, a notebook, a benchmark; a load cost 0.1 to 0.4 s of CPU, and 0.2 to 0.3 s
+# more in the collector before the gazetteer was frozen).
 _TAGGER = shared.Shared()
 
 
@@ -288,12 +289,9 @@ class TagToEventDoFn(beam.DoFn):
         self.invalid = counter("events_invalid")
         self.tagger: ConflictTagger | None = None
         self.provenance: Provenance | None = None
-        # One tagger per worker process, however many threads run this DoFn (a tagger holds about 135 MB), and
-        # for the process's life: a later pipeline in the same process (tests, a notebook, a benchmark) reuses it.
-        self._shared_tagger = _TAGGER
 
     def setup(self) -> None:
-        self.tagger = self._shared_tagger.acquire(ConflictTagger)
+        self.tagger = _TAGGER.acquire(ConflictTagger)
         self.provenance = Provenance(run_id=self.run_id, taxonomy_version=self.tagger.version)
 
     def process(self, group: DedupResult) -> Iterator[Any]:
