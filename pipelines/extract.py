@@ -297,8 +297,11 @@ class ArticleExtractor:
 
     def extract(self, page: FetchedPage) -> Article:
         entry = page.entry
-        html, encoding = decode_html(page.body, page.content_type)
-        utf8 = page.body if encoding == "utf-8" else html.encode("utf-8")
+        if page.text is not None:  # the page came as text, its body is that text's UTF-8: nothing to decode
+            html, utf8 = page.text, page.body
+        else:
+            html, encoding = decode_html(page.body, page.content_type)
+            utf8 = page.body if encoding == "utf-8" else html.encode("utf-8")
         tree = _parse(utf8, html)
         ld_elements = _LD_SCRIPTS(tree)
         ld_scripts = [script.text for script in ld_elements if script.text]

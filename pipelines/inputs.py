@@ -56,6 +56,7 @@ def parse_input_line(line: bytes | str) -> FetchedPage | TextRecord:
     )
     fetched_at = record.get("fetched_at") if isinstance(record.get("fetched_at"), str) else utc_now()
     if isinstance(html, str) and html.strip():
+        html = html.removeprefix("\ufeff")  # a byte-order mark means nothing in text
         return FetchedPage(entry=entry, final_url=url, status=200, content_type="text/html; charset=utf-8",
-                           body=html.encode("utf-8"), fetched_at=fetched_at)
+                           body=html.encode("utf-8"), fetched_at=fetched_at, text=html)
     return TextRecord(entry=entry, text=text, fetched_at=fetched_at)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from pipelines.extract import ArticleExtractor
 from pipelines.inputs import InputRecordError, TextRecord, parse_input_line
 from schemas.records import FetchedPage
+from tests.conftest import SEED_PAGE, SEED_URL, sample_page
 
 
 def test_html_record_becomes_page():
@@ -15,6 +18,23 @@ def test_html_record_becomes_page():
     assert isinstance(parsed, FetchedPage)
     assert parsed.entry.feed_name == "N"
     assert parsed.entry.connector == "input"
+
+
+def test_html_record_page_carries_its_text_and_extracts_as_fetched():
+    # The line's html is text already: the page carries it, and extraction reads it rather than decoding the
+    # body again. The article is the one the same page gives when fetched as bytes.
+    html = sample_page(SEED_PAGE).decode("utf-8")
+    parsed = parse_input_line(json.dumps({"url": SEED_URL, "html": html}))
+    assert isinstance(parsed, FetchedPage)
+    assert parsed.text == html and parsed.body == html.encode("utf-8")
+    fetched = replace(parsed, text=None)
+    assert ArticleExtractor().extract(parsed) == ArticleExtractor().extract(fetched)
+
+
+def test_html_record_byte_order_mark_dropped():
+    parsed = parse_input_line(json.dumps({"url": "https://n.example/a", "html": "\ufeff<html><p>Łódź</p></html>"}))
+    assert parsed.text == "<html><p>Łódź</p></html>"
+    assert parsed.body == parsed.text.encode("utf-8")
 
 
 def test_text_record_skips_extraction():
