@@ -279,14 +279,19 @@ def match_prior(node: DocNode, prior: DocNode | None) -> DocNode:
     return replace(node, revision=prior.revision + 1)
 
 
+@lru_cache(maxsize=32)
+def _band_slices(bands: int, rows: int) -> tuple[tuple[bytes, int, int], ...]:
+    """Per band: its number as a prefix, and where its rows lie in a packed signature."""
+    width = rows * _SIG_DTYPE.itemsize
+    return tuple((bytes((band,)), band * width, (band + 1) * width) for band in range(bands))
+
+
 def band_values(sig: bytes, settings: NearDupSettings = DEFAULT_SETTINGS) -> list[bytes]:
     """LSH band keys of a signature, raw (band number, then its rows): two signatures share one iff some band
     of rows agrees entirely (NO_SIGNATURE has none)."""
     if sig == NO_SIGNATURE:
         return []
-    bands, rows = settings.bands
-    width = rows * _SIG_DTYPE.itemsize
-    return [bytes((band,)) + sig[band * width:(band + 1) * width] for band in range(bands)]
+    return [prefix + sig[start:end] for prefix, start, end in _band_slices(*settings.bands)]
 
 
 @dataclass(frozen=True)
@@ -310,18 +315,22 @@ def plan_clusters(current: Iterable[DocNode], prior: Iterable[DocNode],
     so `prior` may be all of the state or only what could matter (what the pipeline hands in)."""
     prior_by_id = {node.id: node for node in prior}
     graph: dict[str, DocNode] = {}
+    # Each node's bands, worked out once here for find_clusters too.
+    banded: dict[str, list[bytes]] = {}
     bands: set[bytes] = set()
     matched: set[str] = set()  # nodes an earlier run saw at their URL: already seen, or a revision
     for node in current:
-        bands.update(band_values(node.sig, settings))
+        banded[node.id] = values = band_values(node.sig, settings)
+        bands.update(values)
         earlier = prior_by_id.pop(node.id, None)
         if earlier is not None:
             matched.add(node.id)
         graph[node.id] = match_prior(node, earlier)
     for node in prior_by_id.values():
-        if not bands.isdisjoint(band_values(node.sig, settings)):
-            graph[node.id] = node
-    joined = [c for c in find_clusters(graph.values(), settings) if len(c) > 1 or c[0].id in matched]
+        values = band_values(node.sig, settings)
+        if not bands.isdisjoint(values):
+            graph[node.id], banded[node.id] = node, values
+    joined = [c for c in find_clusters(graph.values(), settings, banded) if len(c) > 1 or c[0].id in matched]
     return ClusterPlan(labels={node.id: cluster[0].id for cluster in joined for node in cluster},
                        clusters={cluster[0].id: tuple(cluster) for cluster in joined})
 
@@ -379,15 +388,18 @@ def plan_copies(copies: Iterable[Copy], prior: Iterable[DocNode],
     return CopyPlan(labels, clusters.clusters)
 
 
-def find_clusters(nodes: Iterable[DocNode], settings: NearDupSettings = DEFAULT_SETTINGS) -> list[list[DocNode]]:
+def find_clusters(nodes: Iterable[DocNode], settings: NearDupSettings = DEFAULT_SETTINGS,
+                  banded: dict[str, list[bytes]] | None = None) -> list[list[DocNode]]:
     """The near-duplicate clusters of these nodes (band buckets, verified edges, fixed rounds of label
-    propagation): clusters, each sorted by rank, the head first."""
+    propagation): clusters, each sorted by rank, the head first. `banded` may give nodes' bands already
+    worked out (band_values), by node id."""
+    banded = banded or {}
     by_id = {n.id: n for n in nodes}
     # Most bands hold one node: a list is made only for a band that a second node shares.
     first: dict[bytes, DocNode] = {}
     shared: dict[bytes, list[DocNode]] = {}
     for node in by_id.values():
-        for band in band_values(node.sig, settings):
+        for band in banded.get(node.id) or band_values(node.sig, settings):
             other = first.setdefault(band, node)
             if other is not node:
                 shared.setdefault(band, [other]).append(node)
