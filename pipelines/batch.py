@@ -15,7 +15,6 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from connectors.archive import join_parts, parts_folder
 from connectors.feeds import load_feeds
@@ -27,7 +26,7 @@ from pipelines import __version__
 from pipelines.dedup_transforms import STATE, STATE_NAMESPACE, Deduplicate, ReadDedupState
 from pipelines.messages import check_topic_path
 from pipelines.neardup import DEFAULT_SETTINGS, NearDupSettings
-from pipelines.options import SitrepOptions
+from pipelines.options import RunOptions, SitrepOptions
 from pipelines.runners import local_runner
 from pipelines.sinks import PublishPolicy, PubSubSink
 from pipelines.transforms import (
@@ -321,7 +320,7 @@ def write_summary(plan: RunPlan, counts: dict[str, int], seconds: float) -> dict
 def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
     """Run the batch pipeline with these command-line options; returns the run summary it wrote.
     With wait=False (a template launcher) it returns once the job is submitted, with the run id only."""
-    options = PipelineOptions(argv)
+    options = RunOptions(argv)
     plan = plan_run(options.view_as(SitrepOptions))
     if "://" not in plan.out:
         os.makedirs(plan.out, exist_ok=True)

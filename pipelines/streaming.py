@@ -10,7 +10,7 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.gcp.pubsub import PubsubMessage, WriteToPubSub
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.periodicsequence import PeriodicImpulse, RebaseMode
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
@@ -21,7 +21,7 @@ from connectors.urls import url_key
 from pipelines.batch import collect_counts, fetch_policy, new_run_id
 from pipelines.dedup import singleton
 from pipelines.messages import MAX_DATA_BYTES, check_topic_path, dead_letter_message
-from pipelines.options import SitrepOptions, StreamOptions
+from pipelines.options import RunOptions, SitrepOptions, StreamOptions
 from pipelines.runners import local_runner
 from pipelines.sinks import DeadLetterTopicSink, PubSubSink, encode_event
 from pipelines.streaming_dedup import FirstSeen, StreamingDedup
@@ -160,7 +160,7 @@ def build_streaming_pipeline(pipeline: beam.Pipeline, plan: StreamPlan, beam_sin
 def run_stream(argv: list[str], wait: bool = True) -> dict[str, Any]:
     """Run the streaming job (until --duration ends, or for ever); returns its counts when it ends.
     With wait=False (a template launcher) it returns once the job is submitted."""
-    options = PipelineOptions(argv)
+    options = RunOptions(argv)
     options.view_as(StandardOptions).streaming = True
     plan = plan_stream(options.view_as(SitrepOptions), options.view_as(StreamOptions))
     started = time.monotonic()

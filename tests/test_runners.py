@@ -5,12 +5,14 @@ from __future__ import annotations
 import glob
 import json
 import logging
+import pickle
 from pathlib import Path
 
 import pytest
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.cli import main
+from pipelines.options import RunOptions, SitrepOptions
 from pipelines.runners import local_runner
 
 # fetched_at is the clock at fetch time: the one field that may differ between two runs of the same input.
@@ -82,3 +84,23 @@ def test_the_sample_run_stays_on_this_machine(tmp_path, loopback_only, caplog):
     assert loopback_only == []
     assert not [r for r in caplog.records if "Prism" in r.getMessage()]
     assert json.loads((tmp_path / "out" / "run-summary.json").read_text())["counts"]["events_written"] == 6
+
+
+def test_options_views_are_made_once_and_stay_views():
+    argv = ["--runner=DirectRunner", "--out", "/tmp/o", "--direct_num_workers=2"]
+    options = RunOptions(argv)
+    standard = options.view_as(StandardOptions)
+    assert options.view_as(StandardOptions) is standard  # Beam asks hundreds of times while building a pipeline
+    # Still views of one store: a change through one is seen through the others, and in the options' dict.
+    standard.streaming = True
+    assert options.view_as(StandardOptions).streaming and options.get_all_options()["streaming"]
+    options.view_as(SitrepOptions).only_conflict = True
+    assert options.view_as(SitrepOptions).only_conflict
+    plain = PipelineOptions(argv)
+    plain.view_as(StandardOptions).streaming = True
+    plain.view_as(SitrepOptions).only_conflict = True
+    assert options.get_all_options() == plain.get_all_options()
+    # Pickled without the views (a view would carry its own copy of the flags), and views again when read back.
+    copy = pickle.loads(pickle.dumps(options))
+    assert "_views" not in options.__getstate__()
+    assert copy.view_as(SitrepOptions).out == "/tmp/o" and copy.view_as(StandardOptions).streaming
