@@ -206,9 +206,11 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     articles = extracted.articles
 
     # What earlier runs saw: the segments committed now; a run committing meanwhile is seen by the next run.
-    dedup_log = plan.state_log(STATE_NAMESPACE)
+    # With none (a first run, a new --state), the steps that read and match them are left out: 14 of the
+    # pipeline's 48 ParDos.
+    segments = plan.state_log(STATE_NAMESPACE).segment_paths()
     prior = pipeline | "ReadDedupState" >> ReadDedupState(
-        plan.state, dedup_log.segment_paths(), format_time(plan.started_at - plan.retention))
+        plan.state, segments, format_time(plan.started_at - plan.retention)) if segments else None
     deduped = articles | "Dedup" >> Deduplicate(plan.near_dup, plan.flag_duplicates, prior,
                                                 format_time(plan.started_at))
     state[STATE_NAMESPACE] = deduped[STATE]
@@ -260,12 +262,12 @@ class CommitAfterSinks(beam.PTransform):
         records = [beam.pvalue.AsIter(added) for added in self.state.values()]
         return (
             pbegin
-            | "Once" >> beam.Create([None])
+            | "Once" >> beam.Impulse()
             | "Commit" >> beam.Map(_commit, self.plan, tuple(self.state), *records, **waits)
         )
 
 
-def _commit(_: None, plan: RunPlan, namespaces: tuple[str, ...], *records: Iterable[StateRecord],
+def _commit(_: bytes, plan: RunPlan, namespaces: tuple[str, ...], *records: Iterable[StateRecord],
             **_sinks_done: list) -> str:
     commit_state(plan, dict(zip(namespaces, records, strict=True)))
     if plan.archive and not plan.replay:

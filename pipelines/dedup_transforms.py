@@ -170,18 +170,20 @@ class Deduplicate(beam.PTransform):
             | "WithoutText" >> beam.Map(copy_of)
             | "Together" >> beam.CombineGlobally(beam.combiners.ToListCombineFn()).without_defaults()
         )
-        prior = self.prior if self.prior is not None else articles.pipeline | "NoState" >> beam.Create([])
-        relevant = (
-            prior
-            | "PriorNodes" >> beam.Map(_prior_node)
-            | "MayMatter" >> beam.Filter(
-                _may_matter,
-                beam.pvalue.AsSingleton(together | "RunKeys" >> beam.Map(_run_keys, settings),
-                                        default_value=_run_keys([], settings)),
-                settings)
-        )
+        if self.prior is None:  # nothing earlier runs saw: the plan is of this run's articles alone
+            relevant: Any = []
+        else:
+            relevant = beam.pvalue.AsList(
+                self.prior
+                | "PriorNodes" >> beam.Map(_prior_node)
+                | "MayMatter" >> beam.Filter(
+                    _may_matter,
+                    beam.pvalue.AsSingleton(together | "RunKeys" >> beam.Map(_run_keys, settings),
+                                            default_value=_run_keys([], settings)),
+                    settings)
+            )
         plan = beam.pvalue.AsSingleton(
-            together | "Plan" >> beam.Map(plan_copies, beam.pvalue.AsList(relevant), settings),
+            together | "Plan" >> beam.Map(plan_copies, relevant, settings),
             default_value=plan_copies([], [], settings),
         )
         routed = nodes | "Route" >> beam.FlatMap(_route, plan).with_outputs(_JOINED, main="alone")

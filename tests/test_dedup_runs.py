@@ -68,6 +68,28 @@ def test_flag_emits_copies_marked(tmp_path):
     assert events["https://local.example/hasaka"]["dedup"]["duplicate_of"] is None
 
 
+def step_names(argv: list[str]) -> set[str]:
+    """The names of every step of the batch pipeline these options build."""
+    import apache_beam as beam
+
+    from pipelines.options import RunOptions, SitrepOptions
+
+    options = RunOptions(argv)
+    pipeline = beam.Pipeline(options=options)
+    batch.build_pipeline(pipeline, batch.plan_run(options.view_as(SitrepOptions)))
+    return {t.unique_name for t in pipeline.to_runner_api().components.transforms.values()}
+
+
+def test_state_is_read_and_matched_only_once_a_run_has_committed_some(tmp_path):
+    argv = ["--input", backfill(tmp_path, COPIES), "--out", str(tmp_path / "out"), "--state", str(tmp_path / "s")]
+    first = step_names(argv)
+    assert "Dedup/Plan" in first
+    assert not {n for n in first if n.startswith(("ReadDedupState", "Dedup/PriorNodes", "Dedup/MayMatter"))}
+    assert main(["run", *argv]) == 0
+    later = step_names(argv)
+    assert {"ReadDedupState", "Dedup/PriorNodes", "Dedup/MayMatter", "Dedup/Plan"} <= later
+
+
 def test_sample_twice_with_one_state_emits_nothing_new(tmp_path):
     state = str(tmp_path / "state")
     assert main(["run", "--sample", "--out", str(tmp_path / "a"), "--state", state]) == 0
