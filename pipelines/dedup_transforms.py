@@ -91,19 +91,22 @@ class ReadDedupState(beam.PTransform):
         self.root, self.segments, self.cutoff = root, segments, cutoff
 
     def expand(self, pipeline: beam.pvalue.PBegin) -> beam.PCollection:
-        root, cutoff = self.root, self.cutoff
         return (
             pipeline
             | "Segments" >> beam.Create(self.segments)
             | "Spread" >> beam.Reshuffle()
-            | "Read" >> beam.FlatMap(lambda path: StateLog(root, STATE_NAMESPACE).records([path]))
-            # States written before 0.2 also hold one record per LSH band of each article; the bands now
-            # come from each article's signature, so only article records are read.
-            | "InWindow" >> beam.Filter(lambda r: r.key.startswith(_DOC) and (cutoff is None or r.time >= cutoff))
-            | "ByKey" >> beam.Map(lambda r: (r.key, r))
+            | "Read" >> beam.FlatMap(_article_records, self.root, self.cutoff)
             | "Newest" >> beam.CombinePerKey(_newest)
             | "Records" >> beam.Values()
         )
+
+
+def _article_records(path: str, root: str, cutoff: str | None) -> Iterator[tuple[str, StateRecord]]:
+    """A segment's article records within the retention window, by key. States written before 0.2 also hold one
+    record per LSH band of each article; the bands now come from each article's signature, so they are skipped."""
+    for record in StateLog(root, STATE_NAMESPACE).records([path]):
+        if record.key.startswith(_DOC) and (cutoff is None or record.time >= cutoff):
+            yield record.key, record
 
 
 def _prior_node(record: StateRecord) -> DocNode:
@@ -118,9 +121,13 @@ def _run_keys(copies: list[Copy], settings: NearDupSettings) -> tuple[frozenset[
             frozenset(band for copy in copies for band in band_values(copy.node.sig, settings)))
 
 
-def _may_matter(node: DocNode, keys: tuple[frozenset[str], frozenset[bytes]], settings: NearDupSettings) -> bool:
+def _if_it_may_matter(record: StateRecord, keys: tuple[frozenset[str], frozenset[bytes]],
+                      settings: NearDupSettings) -> Iterator[DocNode]:
+    """The node of an earlier run's article, if it may matter to this run's: the same id, or a shared band."""
+    node = _prior_node(record)
     ids, bands = keys
-    return node.id in ids or not bands.isdisjoint(band_values(node.sig, settings))
+    if node.id in ids or not bands.isdisjoint(band_values(node.sig, settings)):
+        yield node
 
 
 def _route(node: DocNode, plan: CopyPlan) -> Iterator[Any]:
@@ -175,9 +182,8 @@ class Deduplicate(beam.PTransform):
         else:
             relevant = beam.pvalue.AsList(
                 self.prior
-                | "PriorNodes" >> beam.Map(_prior_node)
-                | "MayMatter" >> beam.Filter(
-                    _may_matter,
+                | "MayMatter" >> beam.FlatMap(
+                    _if_it_may_matter,
                     beam.pvalue.AsSingleton(together | "RunKeys" >> beam.Map(_run_keys, settings),
                                             default_value=_run_keys([], settings)),
                     settings)

@@ -84,10 +84,10 @@ def test_state_is_read_and_matched_only_once_a_run_has_committed_some(tmp_path):
     argv = ["--input", backfill(tmp_path, COPIES), "--out", str(tmp_path / "out"), "--state", str(tmp_path / "s")]
     first = step_names(argv)
     assert "Dedup/Plan" in first
-    assert not {n for n in first if n.startswith(("ReadDedupState", "Dedup/PriorNodes", "Dedup/MayMatter"))}
+    assert not {n for n in first if n.startswith(("ReadDedupState", "Dedup/MayMatter", "Dedup/RunKeys"))}
     assert main(["run", *argv]) == 0
     later = step_names(argv)
-    assert {"ReadDedupState", "Dedup/PriorNodes", "Dedup/MayMatter", "Dedup/Plan"} <= later
+    assert {"ReadDedupState", "Dedup/MayMatter", "Dedup/RunKeys", "Dedup/Plan"} <= later
 
 
 def test_sample_twice_with_one_state_emits_nothing_new(tmp_path):
