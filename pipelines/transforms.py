@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +38,40 @@ FETCH_SETTLED = "settled"
 
 def counter(name: str) -> Any:
     return Metrics.counter(NAMESPACE, name)
+
+
+class BatchingDoFn(beam.DoFn):
+    """A DoFn that does its work BATCH elements at a time (process_one on each, in a row), then hands their
+    outputs on, each in its own element's window and with its timestamp. Beam's BatchElements would batch
+    too, but it re-stamps a batch at the end of its window and sizes batches by wall time."""
+
+    BATCH = 16
+
+    def start_bundle(self) -> None:
+        self._held: list[tuple[Any, Any, Any]] = []
+
+    def process(self, element: Any, window: Any = beam.DoFn.WindowParam,
+                timestamp: Any = beam.DoFn.TimestampParam) -> Iterator[Any]:
+        self._held.append((element, window, timestamp))
+        if len(self._held) >= self.BATCH:
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterator[Any]:
+        yield from self._flush()
+
+    def process_one(self, element: Any) -> Iterable[Any]:
+        """What process would yield for one element (TaggedOutput for a tagged output)."""
+        raise NotImplementedError
+
+    def _flush(self) -> Iterator[Any]:
+        held, self._held = self._held, []
+        done = [(list(self.process_one(element)), window, timestamp) for element, window, timestamp in held]
+        for outputs, window, timestamp in done:
+            for output in outputs:
+                if isinstance(output, TaggedOutput):
+                    yield TaggedOutput(output.tag, WindowedValue(output.value, timestamp, (window,)))
+                else:
+                    yield WindowedValue(output, timestamp, (window,))
 
 
 @dataclass(frozen=True)
@@ -215,16 +249,21 @@ class ReadInputLines(beam.io.ReadFromText):
         super().__init__(file_pattern, coder=coders.BytesCoder(), **kwargs)
 
 
-class ParseInputDoFn(beam.DoFn):
+class ParseInputDoFn(BatchingDoFn):
     """A line of an --input file (bytes) -> FetchedPage (html) or Article (text: ExtractDoFn passes it on as it
-    is); bad lines to dead letters, with the line (bytes that are not UTF-8 as \\x escapes)."""
+    is); bad lines to dead letters, with the line (bytes that are not UTF-8 as \\x escapes).
+
+    Lines are parsed BATCH at a time, then extracted one by one: in alternated runs of 2,000 pages this cut
+    the pipeline's own work by about a sixth (end to end 0.82-0.84 of extraction alone, against 0.77-0.81
+    parsing each line right before its extraction). Parsing itself got about an eighth cheaper; where the
+    rest comes from (the allocator reusing what is freed in bursts is a guess) is not pinned down."""
 
     def __init__(self) -> None:
         self.records = counter("input_records")
         self.invalid = counter("input_invalid")
         self.texts = counter("text_records")
 
-    def process(self, line: bytes) -> Iterator[Any]:
+    def process_one(self, line: bytes) -> Iterator[Any]:
         if not line or line.isspace():  # (strip() would copy a line of a whole page only to test it)
             return
         self.records.inc()

@@ -90,8 +90,8 @@ def test_blank_lines_are_skipped_not_dead_letters():
 
     parse = ParseInputDoFn()
     for blank in (b"", b" \t", b"\r", b"   \r"):
-        assert list(parse.process(blank)) == []
+        assert list(parse.process_one(blank)) == []
     good = json.dumps({"url": "https://n.example/a", "text": "Body of the story."}).encode()
-    assert [a.url for a in parse.process(b"  " + good + b"\r")] == ["https://n.example/a"]
-    [letter] = parse.process(b" x ")
+    assert [a.url for a in parse.process_one(b"  " + good + b"\r")] == ["https://n.example/a"]
+    [letter] = parse.process_one(b" x ")
     assert letter.tag == "dead" and letter.value.reason.startswith("not JSON")

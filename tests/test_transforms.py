@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import apache_beam as beam
@@ -15,7 +16,7 @@ from pipelines.dedup import singleton
 from pipelines.dedup_transforms import ArticleNodesDoFn, Deduplicate
 from pipelines.neardup import NearDupSettings, node_of
 from pipelines.runners import local_runner
-from pipelines.transforms import DEAD, FetchPageDoFn, TagToEventDoFn
+from pipelines.transforms import DEAD, FetchPageDoFn, ParseInputDoFn, TagToEventDoFn
 from schemas.records import Article, FeedEntry
 
 
@@ -74,6 +75,36 @@ def test_article_nodes_come_in_batches_each_as_if_alone(seed_text):
         assert_that(nodes | beam.Map(seen), equal_to([
             (n.id, n.sig, n.fingerprint, n.group.representative.url, (ts // 86400) * 86400 * 10**6, ts * 10**6)
             for n, ts in expected]))
+
+
+def test_input_lines_are_parsed_in_batches_each_in_its_own_window():
+    # Lines are parsed a batch at a time; each page, and each dead letter, keeps its own line's window and time,
+    # the last, short batch included.
+    lines = [json.dumps({"url": f"https://n.example/{i}", "title": f"Story {i}",
+                         "html": f"<html><body><article><p>Story {i} from Hasaka.</p></article></body></html>"}
+                        ).encode() for i in range(ParseInputDoFn.BATCH * 2 + 3)]
+    lines[5] = b'{"url": "https://n.example/5", "html": '  # cut short
+    stamps = [1000 + 3600 * i for i in range(len(lines))]
+
+    def where(ts: int) -> tuple[int, int]:
+        return (ts // 86400) * 86400 * 10**6, ts * 10**6
+
+    def page_seen(page, win=beam.DoFn.WindowParam, ts=beam.DoFn.TimestampParam):
+        return page.final_url, page.entry.title, win.start.micros, ts.micros
+
+    def letter_seen(letter, win=beam.DoFn.WindowParam, ts=beam.DoFn.TimestampParam):
+        return letter.stage, letter.reason.split(":")[0], win.start.micros, ts.micros
+
+    with local_test_pipeline() as p:
+        parsed = (p | beam.Create(list(zip(lines, stamps, strict=True)))
+                  | beam.MapTuple(window.TimestampedValue)
+                  | beam.WindowInto(window.FixedWindows(86400))
+                  | beam.ParDo(ParseInputDoFn()).with_outputs(DEAD, main="pages"))
+        assert_that(parsed.pages | "Pages" >> beam.Map(page_seen), equal_to([
+            (f"https://n.example/{i}", f"Story {i}", *where(ts)) for i, ts in enumerate(stamps) if i != 5]),
+            label="pages")
+        assert_that(parsed[DEAD] | "Letters" >> beam.Map(letter_seen),
+                    equal_to([("input", "not JSON", *where(stamps[5]))]), label="dead letters")
 
 
 def test_fetch_failures_leave_as_dead_letters(server):
