@@ -254,7 +254,7 @@ class ParseInputDoFn(BatchingDoFn):
     is); bad lines to dead letters, with the line (bytes that are not UTF-8 as \\x escapes).
 
     Lines are parsed BATCH at a time, then extracted one by one: in alternated runs of 2,000 pages this cut
-    the pipeline's own work by about a sixth (end to end 0.82-0.84 of extraction alone, against 0.77-0.81
+    the pipeline's own work by about a fifth (end to end 0.81-0.84 of extraction alone, against 0.76-0.81
     parsing each line right before its extraction). Parsing itself got about an eighth cheaper; where the
     rest comes from (the allocator reusing what is freed in bursts is a guess) is not pinned down."""
 
