@@ -40,6 +40,16 @@ def counter(name: str) -> Any:
     return Metrics.counter(NAMESPACE, name)
 
 
+def _windowed(outputs: Iterable[Any], window: Any, timestamp: Any) -> Iterator[Any]:
+    """One element's outputs (TaggedOutput for a tagged one) in its window and with its timestamp: how a DoFn
+    hands on what it worked out for an element it held back (from finish_bundle, or a later process call)."""
+    for output in outputs:
+        if isinstance(output, TaggedOutput):
+            yield TaggedOutput(output.tag, WindowedValue(output.value, timestamp, (window,)))
+        else:
+            yield WindowedValue(output, timestamp, (window,))
+
+
 class BatchingDoFn(beam.DoFn):
     """A DoFn that does its work BATCH elements at a time (process_one on each, in a row), then hands their
     outputs on, each in its own element's window and with its timestamp. Beam's BatchElements would batch
@@ -67,11 +77,7 @@ class BatchingDoFn(beam.DoFn):
         held, self._held = self._held, []
         done = [(list(self.process_one(element)), window, timestamp) for element, window, timestamp in held]
         for outputs, window, timestamp in done:
-            for output in outputs:
-                if isinstance(output, TaggedOutput):
-                    yield TaggedOutput(output.tag, WindowedValue(output.value, timestamp, (window,)))
-                else:
-                    yield WindowedValue(output, timestamp, (window,))
+            yield from _windowed(outputs, window, timestamp)
 
 
 @dataclass(frozen=True)
@@ -144,11 +150,7 @@ class _ConcurrentFetchDoFn(beam.DoFn):
             outputs, counts = future.result()
             for name, value in counts.items():
                 counter(name).inc(value)
-            for out in outputs:
-                if isinstance(out, TaggedOutput):
-                    yield TaggedOutput(out.tag, WindowedValue(out.value, timestamp, (window,)))
-                else:
-                    yield WindowedValue(out, timestamp, (window,))
+            yield from _windowed(outputs, window, timestamp)
         self._pending = still
 
 
