@@ -28,7 +28,7 @@ setup(
         "google-cloud-pubsub>=2.20",
         "PyYAML>=6.0",
         "jsonschema>=4.20",
-        "fastjsonschema>=2.22",
+        "jsonschema-rs>=0.61",
         "rfc3339-validator>=0.1.4",
         "requests>=2.31",
         "w3lib>=2.1",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
 
-import fastjsonschema
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 
 from connectors.urls import domain_of, event_id_for
@@ -48,12 +48,13 @@ def event_validator() -> Draft202012Validator:
 
 
 @lru_cache(maxsize=1)
-def _compiled_check() -> Callable[[dict[str, Any]], Any]:
-    # fastjsonschema compiles the schema to Python: ten times faster than jsonschema, but its own formats are
-    # not jsonschema's (its date-time takes "+0100" and leap seconds), so every format is jsonschema's checker.
+def _compiled_check() -> Callable[[dict[str, Any]], bool]:
+    # jsonschema-rs checks an event in about 14 us where fastjsonschema's generated Python took 60 to 80 (the
+    # events of the shipped sample). Every format is jsonschema's checker, so that "date-time" means the same to
+    # both (jsonschema-rs's own takes a leap second).
     checker = event_validator().format_checker
     formats = {name: partial(checker.conforms, format=name) for name in checker.checkers}
-    return fastjsonschema.compile(event_schema(), formats=formats, use_default=False, detailed_exceptions=False)
+    return jsonschema_rs.validator_for(event_schema(), formats=formats, validate_formats=True).is_valid
 
 
 def _has_tuple(value: Any) -> bool:
@@ -66,11 +67,13 @@ def _has_tuple(value: Any) -> bool:
 
 def passes_compiled_check(event: dict[str, Any]) -> bool:
     """True only for an event that the schema's validator accepts too; False leaves the verdict to it. (The
-    compiled check is stricter in places, e.g. its patterns' "$" does not match before a final newline, but
-    never more lenient: where it takes a tuple for an array, and jsonschema does not, a tuple fails here.)"""
+    compiled check is stricter in places, e.g. its patterns' "$" does not match before a final newline and
+    their "\\d" is ASCII digits only, but never more lenient: where it takes a tuple for an array, and
+    jsonschema does not, a tuple fails here.)"""
     try:
-        _compiled_check()(event)
-    except fastjsonschema.JsonSchemaValueException:
+        if not _compiled_check()(event):
+            return False
+    except ValueError:  # a value JSON has no type for (a datetime, bytes, a set): the validator names it
         return False
     return not _has_tuple(event)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -129,6 +130,9 @@ BREAKAGES = {
     "wrong type: casualties.killed a list": lambda e: e["casualties"].update(killed=[39]),
     "wrong type: casualty count a string": lambda e: _casualty(e).update(count="39"),
     "wrong type: casualty evidence a tuple": lambda e: _casualty(e).update(evidence=("At least 39",)),
+    # no JSON type at all: the compiled check refuses it (rather than raising) and the validator names it
+    "wrong type: published_at a datetime": lambda e: e.update(published_at=dt.datetime(2022, 1, 23, 9, 41)),
+    "wrong type: authors a set": lambda e: e.update(authors={"Staff"}),
     "missing: text": lambda e: e.pop("text"),
     "missing: provenance.run_id": lambda e: e["provenance"].pop("run_id"),
     "missing: source.domain": lambda e: e["source"].pop("domain"),
