@@ -127,7 +127,12 @@ class StateLog:
 
     def write_segment(self, run_id: str, records: Iterable[StateRecord]) -> str | None:
         """Commit one segment of records for a run (atomically: written aside, then renamed into place)."""
-        lines = [r.to_line() for r in records]
+        return self.write_lines(run_id, (record.to_line() for record in records))
+
+    def write_lines(self, run_id: str, lines: Iterable[str]) -> str | None:
+        """write_segment of records already made into their lines (StateRecord.to_line), as a pipeline makes
+        them where it makes the records: the step that commits them then does nothing per record."""
+        lines = list(lines)
         if not lines:
             return None
         final = FileSystems.join(self.segments_dir, run_id + SEGMENT_SUFFIX)

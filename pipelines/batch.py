@@ -164,7 +164,9 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     """Attach the whole flow to a pipeline: source, fetch, extract, dedup, tag, sinks."""
     dead_letters = []
     written = []  # every sink's result: state is published only once all of them have committed
-    state: dict[str, beam.PCollection] = {}  # per state namespace, the StateRecords this run adds
+    # Per state namespace, the records this run adds, each as its segment line: the commit, one step on one
+    # worker, then only writes them out.
+    state: dict[str, beam.PCollection] = {}
     if plan.feeds is not None:
         # Feed state (validators, seen entries, health) is read once here: one small record per feed. A
         # replay is a re-run of recorded responses, so it neither reads nor advances that state.
@@ -190,7 +192,8 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
             state[FEEDS_STATE] = (
                 {"poll": polled[FEED_STATE], "settled": fetched[FETCH_SETTLED]}
                 | "JoinFeedOutcomes" >> beam.CoGroupByKey()
-                | "NextFeedState" >> beam.Map(lambda kv, p=prior, n=now, r=plan.retention: _feed_record(*kv, p, n, r))
+                | "NextFeedState" >> beam.Map(lambda kv, p=prior, n=now, r=plan.retention:
+                                              _feed_record(*kv, p, n, r).to_line())
             )
     else:
         parsed = (
@@ -267,7 +270,7 @@ class CommitAfterSinks(beam.PTransform):
         )
 
 
-def _commit(_: bytes, plan: RunPlan, namespaces: tuple[str, ...], *records: Iterable[StateRecord],
+def _commit(_: bytes, plan: RunPlan, namespaces: tuple[str, ...], *records: Iterable[str],
             **_sinks_done: list) -> str:
     commit_state(plan, dict(zip(namespaces, records, strict=True)))
     if plan.archive and not plan.replay:
@@ -283,12 +286,12 @@ def _feed_record(url: str, joined: dict[str, list], prior: dict, now: dt.datetim
     return StateRecord(url, format_time(now), state.to_value())
 
 
-def commit_state(plan: RunPlan, records: dict[str, Iterable[StateRecord]]) -> None:
-    """Publish what the run adds to each state namespace as a new segment, then compact namespaces with
-    many segments."""
-    for namespace, added in records.items():
+def commit_state(plan: RunPlan, lines: dict[str, Iterable[str]]) -> None:
+    """Publish what the run adds to each state namespace (its records' lines, StateRecord.to_line) as a new
+    segment, then compact namespaces with many segments."""
+    for namespace, added in lines.items():
         log = plan.state_log(namespace)
-        log.write_segment(plan.run_id, added)
+        log.write_lines(plan.run_id, added)
         log.compact(plan.run_id, retention=plan.retention)
 
 

@@ -124,8 +124,8 @@ def _route(node: DocNode, plan: CopyPlan) -> Iterator[Any]:
 
 
 class Deduplicate(beam.PTransform):
-    """Articles (+ what earlier runs saw) -> DedupResults to tag and emit, marked; tagged `state`: the
-    StateRecords this run adds. No all-pairs step anywhere, and each article's text crosses at most one
+    """Articles (+ what earlier runs saw) -> DedupResults to tag and emit, marked; tagged `state`: the lines
+    of the StateRecords this run adds. No all-pairs step anywhere, and each article's text crosses at most one
     shuffle:
 
     1. each article gets a node: MinHash signature, fingerprint, representative_order; this run's articles,
@@ -187,7 +187,7 @@ class Deduplicate(beam.PTransform):
 
 class ResolveClusterDoFn(beam.DoFn):
     """A cluster's nodes (with their groups) -> the groups to emit, counted, and (tagged `state`) what the
-    state keeps of them."""
+    state keeps of them (each record as its segment line)."""
 
     def __init__(self, flag_duplicates: bool, now: str) -> None:
         self.flag, self.now = flag_duplicates, now
@@ -216,4 +216,4 @@ class ResolveClusterDoFn(beam.DoFn):
                 self.revisions.inc()
             yield group
         for node, revision in resolution.remembered:
-            yield TaggedOutput(STATE, StateRecord(_DOC + node.id, self.now, state_value(node, revision)))
+            yield TaggedOutput(STATE, StateRecord(_DOC + node.id, self.now, state_value(node, revision)).to_line())

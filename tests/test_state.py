@@ -31,6 +31,19 @@ def test_segments_merge_across_runs(tmp_path):
     assert log.write_segment("run-3", []) is None
 
 
+def test_a_segment_of_lines_is_the_segment_of_their_records(tmp_path):
+    # A pipeline hands the commit its records already as lines; what a later run reads must not differ.
+    records = [rec("doc:a", "2022-01-23T10:00:00Z", {"sig": "AAE=", "rev": 2}),
+               rec("doc:é", "2022-01-23T10:00:00Z", None)]
+    by_records, by_lines = StateLog(str(tmp_path / "r"), "dedup"), StateLog(str(tmp_path / "l"), "dedup")
+    written = by_records.write_segment("run-1", records)
+    assert by_lines.write_lines("run-1", (r.to_line() for r in records)).endswith(written.rsplit("/", 1)[1])
+    assert by_lines.read() == by_records.read() == {r.key: r for r in records}
+    with open(written, "rb") as a, open(by_lines.segment_paths()[0], "rb") as b:
+        assert a.read() == b.read()
+    assert by_lines.write_lines("run-2", []) is None
+
+
 def test_retention_drops_old_keys(tmp_path):
     log = StateLog(str(tmp_path), "seen")
     log.write_segment("run-1", [rec("old", "2021-12-01T00:00:00Z", 1), rec("new", "2022-01-29T00:00:00Z", 1)])
