@@ -34,6 +34,7 @@ from pipelines.transforms import (
     FEED_STATE,
     FETCH_SETTLED,
     NAMESPACE,
+    EventLineCoder,
     ExtractDoFn,
     FetchPageDoFn,
     FetchSettings,
@@ -42,7 +43,6 @@ from pipelines.transforms import (
     ReadInputLines,
     TagToEventDoFn,
     dead_letter_json,
-    event_json,
 )
 
 SUMMARY_FILE = "run-summary.json"
@@ -226,9 +226,8 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     if "files" in plan.sinks:
         written.append(
             events.events
-            | "EventJson" >> beam.Map(event_json)
             | "WriteEvents" >> beam.io.WriteToText(plan.output_prefix("events"), file_name_suffix=".jsonl",
-                                                   shard_name_template="-SSSSS-of-NNNNN")
+                                                   shard_name_template="-SSSSS-of-NNNNN", coder=EventLineCoder())
         )
     if "pubsub" in plan.sinks:
         dead_letters.append(

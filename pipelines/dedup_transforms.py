@@ -61,6 +61,27 @@ class ArticleNodesDoFn(BatchingDoFn):
         yield node_of(singleton(article), self.settings)
 
 
+class CopiesCombineFn(beam.CombineFn):
+    """Nodes -> one list of their copies without text (copy_of), made as the nodes are combined rather than by a
+    step of their own."""
+
+    def create_accumulator(self) -> list[Copy]:
+        return []
+
+    def add_input(self, copies: list[Copy], node: DocNode) -> list[Copy]:
+        copies.append(copy_of(node))
+        return copies
+
+    def merge_accumulators(self, accumulators: Iterable[list[Copy]]) -> list[Copy]:
+        merged: list[Copy] = []
+        for copies in accumulators:
+            merged += copies
+        return merged
+
+    def extract_output(self, copies: list[Copy]) -> list[Copy]:
+        return copies
+
+
 def _newest(records: Iterable[StateRecord]) -> StateRecord:
     return max(records, key=recency)
 
@@ -155,11 +176,7 @@ class Deduplicate(beam.PTransform):
         # articles that may matter. Without defaults, the list is used as it comes: CombineGlobally's default
         # would make each stage read the whole list back once more (a side input) only to learn whether it is
         # empty. The views' defaults are what each step makes of no articles.
-        together = (
-            nodes
-            | "WithoutText" >> beam.Map(copy_of)
-            | "Together" >> beam.CombineGlobally(beam.combiners.ToListCombineFn()).without_defaults()
-        )
+        together = nodes | "Together" >> beam.CombineGlobally(CopiesCombineFn()).without_defaults()
         if self.prior is None:  # nothing earlier runs saw: the plan is of this run's articles alone
             relevant: Any = []
         else:

@@ -13,6 +13,7 @@ import pytest
 import pipelines.batch as batch
 from pipelines.cli import main
 from pipelines.neardup import SIGNATURE_SCHEME
+from pipelines.transforms import EventLineCoder
 from tests.test_dedup_near import OTHER_REPORT, PROTEST, SEGMENT_BEFORE_SIGV, THIRD_REPORT, doc_values
 
 
@@ -152,13 +153,13 @@ def test_killed_run_is_re_emitted_exactly_once(tmp_path, monkeypatch):
     state = str(tmp_path / "state")
     written = []
 
-    def failing_sink(event: dict) -> str:
+    def failing_sink(_coder: object, event: dict) -> bytes:
         written.append(event["event_id"])
         if len(written) > 2:
             raise RuntimeError("sink died")
-        return json.dumps(event, sort_keys=True)
+        return json.dumps(event, sort_keys=True).encode("utf-8")
 
-    monkeypatch.setattr(batch, "event_json", failing_sink)
+    monkeypatch.setattr(EventLineCoder, "encode", failing_sink)
     with pytest.raises(Exception, match="sink died"):
         main(["run", "--sample", "--out", str(tmp_path / "a"), "--state", state])
     monkeypatch.undo()
