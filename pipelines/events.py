@@ -67,9 +67,8 @@ def _has_tuple(value: Any) -> bool:
 
 def passes_compiled_check(event: dict[str, Any]) -> bool:
     """True only for an event that the schema's validator accepts too; False leaves the verdict to it. (The
-    compiled check is stricter in places, e.g. its patterns' "$" does not match before a final newline and
-    their "\\d" is ASCII digits only, but never more lenient: where it takes a tuple for an array, and
-    jsonschema does not, a tuple fails here.)"""
+    compiled check is stricter in places, e.g. its patterns' "$" does not match before a final newline, but
+    never more lenient: where it takes a tuple for an array, and jsonschema does not, a tuple fails here.)"""
     try:
         if not _compiled_check()(event):
             return False
