@@ -61,24 +61,12 @@ class ArticleNodesDoFn(BatchingDoFn):
         yield node_of(singleton(article), self.settings)
 
 
-class CopiesCombineFn(beam.CombineFn):
+class CopiesCombineFn(beam.combiners.ToListCombineFn):
     """Nodes -> one list of their copies without text (copy_of), made as the nodes are combined rather than by a
     step of their own."""
 
-    def create_accumulator(self) -> list[Copy]:
-        return []
-
     def add_input(self, copies: list[Copy], node: DocNode) -> list[Copy]:
         copies.append(copy_of(node))
-        return copies
-
-    def merge_accumulators(self, accumulators: Iterable[list[Copy]]) -> list[Copy]:
-        merged: list[Copy] = []
-        for copies in accumulators:
-            merged += copies
-        return merged
-
-    def extract_output(self, copies: list[Copy]) -> list[Copy]:
         return copies
 
 
