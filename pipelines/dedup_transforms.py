@@ -202,13 +202,10 @@ class ResolveClusterDoFn(beam.DoFn):
 
     def process(self, item: tuple[str, Iterable[DocNode]], plan: CopyPlan) -> Iterator[Any]:
         label, articles = item  # nodes of one article each
-        given = list(articles)
-        nodes = given
-        if len(given) > 1:  # (one article, most often one alone, has nothing to fold)
-            nodes = []
-            for members in fold_exact(copy_of(node, keep_text=True) for node in given):
-                group = merge_groups(copy.node.group for copy in members)
-                nodes.append(replace(first_copy(members).node, group=group))
+        nodes = list(articles)
+        if len(nodes) > 1:  # (one article, most often one alone, has nothing to fold)
+            nodes = [replace(first_copy(members).node, group=merge_groups(copy.node.group for copy in members))
+                     for members in fold_exact(copy_of(node, keep_text=True) for node in nodes)]
         if label in plan.clusters:
             groups = {node.id: node.group for node in nodes}
             planned = plan.clusters[label]
