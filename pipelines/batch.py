@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 
@@ -28,13 +29,12 @@ from pipelines.messages import check_topic_path
 from pipelines.neardup import DEFAULT_SETTINGS, NearDupSettings
 from pipelines.options import RunOptions, SitrepOptions
 from pipelines.runners import local_runner
-from pipelines.sinks import PublishPolicy, PubSubSink
+from pipelines.sinks import DEAD_LETTERS, EVENTS, PublishPolicy, PubSubSink, WriteRunFiles, finish_run_files
 from pipelines.transforms import (
     DEAD,
     FEED_STATE,
     FETCH_SETTLED,
     NAMESPACE,
-    EventLineCoder,
     ExtractDoFn,
     FetchPageDoFn,
     FetchSettings,
@@ -42,7 +42,6 @@ from pipelines.transforms import (
     PollFeedDoFn,
     ReadInputLines,
     TagToEventDoFn,
-    dead_letter_json,
 )
 
 SUMMARY_FILE = "run-summary.json"
@@ -224,11 +223,7 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     dead_letters.append(events[DEAD])
 
     if "files" in plan.sinks:
-        written.append(
-            events.events
-            | "WriteEvents" >> beam.io.WriteToText(plan.output_prefix("events"), file_name_suffix=".jsonl",
-                                                   shard_name_template="-SSSSS-of-NNNNN", coder=EventLineCoder())
-        )
+        written.append(events.events | "WriteEvents" >> WriteRunFiles(plan.out, plan.run_id, EVENTS))
     if "pubsub" in plan.sinks:
         dead_letters.append(
             events.events
@@ -237,17 +232,16 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     written.append(
         dead_letters
         | "AllDeadLetters" >> beam.Flatten()
-        | "DeadLetterJson" >> beam.Map(dead_letter_json)
-        | "WriteDeadLetters" >> beam.io.WriteToText(plan.output_prefix("dead-letters"), file_name_suffix=".jsonl",
-                                                    shard_name_template="-SSSSS-of-NNNNN")
+        | "WriteDeadLetters" >> WriteRunFiles(plan.out, plan.run_id, DEAD_LETTERS)
     )
     _ = pipeline | "CommitAfterSinks" >> CommitAfterSinks(plan, state, written)
 
 
 class CommitAfterSinks(beam.PTransform):
-    """Publishes the run's state (and joins its WARC parts) as the pipeline's last step, on whatever runner
-    runs it: the step reads every sink's result, and the state records of each namespace, as side inputs,
-    so it starts only when all of them are complete, and writes each namespace's records as one new segment.
+    """Completes the run's files (finish_run_files), publishes its state and joins its WARC parts, as the
+    pipeline's last step, on whatever runner runs it: the step reads every sink's result, and the state records
+    of each namespace, as side inputs, so it starts only when all of them are complete, and writes each
+    namespace's records as one new segment.
     A run that dies before then leaves the state as it was, and the next run emits the same articles again
     under the same ids rather than losing them. Being in the pipeline, it also works for a Dataflow template
     job, whose launcher must not wait for the job to end."""
@@ -270,7 +264,9 @@ class CommitAfterSinks(beam.PTransform):
 
 
 def _commit(_: bytes, plan: RunPlan, namespaces: tuple[str, ...], *records: Iterable[str],
-            **_sinks_done: list) -> str:
+            **sinks_done: list[fileio.FileResult]) -> str:
+    kinds = (EVENTS, DEAD_LETTERS) if "files" in plan.sinks else (DEAD_LETTERS,)
+    finish_run_files(plan.out, plan.run_id, kinds, [result for done in sinks_done.values() for result in done])
     commit_state(plan, dict(zip(namespaces, records, strict=True)))
     if plan.archive and not plan.replay:
         join_parts(plan.archive)

@@ -1,14 +1,20 @@
-"""Event sinks beside the files: PubSubSink publishes events with google-cloud-pubsub, losing none silently."""
+"""Where a run's records go: WriteRunFiles writes its events and its dead letters as JSON lines (Beam's fileio), and
+PubSubSink publishes events with google-cloud-pubsub, losing none silently."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.filesystem import BeamIOError, CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.value_provider import StaticValueProvider
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.utils.windowed_value import WindowedValue
 
@@ -18,12 +24,116 @@ from pipelines.messages import (
     EventTooLargeError,
     check_topic_path,
     dead_letter_message,
+    event_data,
     event_message,
 )
 from pipelines.transforms import DEAD, counter
 from schemas.records import DeadLetter
 
 LOG = logging.getLogger(__name__)
+
+
+EVENTS = "events"
+DEAD_LETTERS = "dead-letters"
+
+
+def dead_letter_json(letter: DeadLetter) -> str:
+    """A dead letter as one line of JSON."""
+    return json.dumps(letter.to_json(), ensure_ascii=False, sort_keys=True, default=str)
+
+
+class _JsonLinesSink(fileio.FileSink):
+    """Records of one kind, one line of JSON each, into a file WriteToFiles opened."""
+
+    def open(self, fh: BinaryIO) -> None:
+        self._fh = fh
+
+    def write(self, record: Any) -> None:
+        self._fh.write(self.line(record))
+        self._fh.write(b"\n")
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+    def create_metadata(self, destination: str, full_file_name: str) -> fileio.FileMetadata:
+        return fileio.FileMetadata(mime_type="application/x-ndjson", compression_type=CompressionTypes.UNCOMPRESSED)
+
+    def line(self, record: Any) -> bytes:
+        raise NotImplementedError
+
+
+class EventLinesSink(_JsonLinesSink):
+    """Events: each line is the event's Pub/Sub message data (event_data), byte for byte."""
+
+    def line(self, event: dict[str, Any]) -> bytes:
+        return event_data(event)
+
+
+class DeadLetterLinesSink(_JsonLinesSink):
+    """Dead letters, counted as they are written (the run summary's dead_letters)."""
+
+    def __init__(self) -> None:
+        self.written = counter("dead_letters")
+
+    def line(self, letter: DeadLetter) -> bytes:
+        self.written.inc()
+        return dead_letter_json(letter).encode("utf-8")
+
+
+_SINKS = {EVENTS: EventLinesSink, DEAD_LETTERS: DeadLetterLinesSink}
+
+
+@dataclass(frozen=True)
+class RunFileNames:
+    """fileio's file naming: `{kind}-{run_id}-SSSSS-of-NNNNN.jsonl`, one run's files of a kind by its id."""
+
+    run_id: str
+
+    def __call__(self, window: Any, pane: Any, shard_index: int, total_shards: int, compression: str,
+                 destination: str) -> str:
+        return f"{destination}-{self.run_id}-{shard_index:05d}-of-{total_shards:05d}.jsonl"
+
+
+def temp_folder(out: str, run_id: str) -> str:
+    """Where a run's files are written before they are moved into `out` under their names."""
+    return FileSystems.join(out, f".temp-{run_id}")
+
+
+class WriteRunFiles(beam.PTransform):
+    """Records of one kind (EVENTS, DEAD_LETTERS) -> the run's JSON-lines files of that kind in `out`,
+    `{kind}-{run_id}-SSSSS-of-NNNNN.jsonl`, with Beam's fileio.WriteToFiles: each bundle's records go into a file
+    of `temp_folder` as they come, and the files are moved to their names once all are written, so a run that
+    dies leaves no partial file under them. Yields fileio's FileResults; finish_run_files completes the run's
+    files once every write is done."""
+
+    def __init__(self, out: str, run_id: str, kind: str) -> None:
+        super().__init__()
+        self.out, self.run_id, self.kind = out, run_id, kind
+
+    def expand(self, records: beam.PCollection) -> beam.PCollection:
+        return records | "WriteToFiles" >> fileio.WriteToFiles(
+            self.out, file_naming=RunFileNames(self.run_id), destination=self.kind, sink=_SINKS[self.kind],
+            temp_directory=StaticValueProvider(str, temp_folder(self.out, self.run_id)))
+
+
+def finish_run_files(out: str, run_id: str, kinds: Iterable[str], written: Iterable[fileio.FileResult]) -> None:
+    """After every WriteRunFiles of a run: an empty file for each kind that had no record (every run leaves one
+    file of each kind at least, as a reader of the outputs may count on), then the temp folder deleted (empty
+    once the files are moved; a retried bundle's leftovers otherwise)."""
+    names = RunFileNames(run_id)
+    for kind in set(kinds) - {result.destination for result in written}:
+        with FileSystems.create(FileSystems.join(out, names(None, None, 0, 1, "", kind)),
+                                mime_type="application/x-ndjson"):
+            pass
+    folder = temp_folder(out, run_id)
+    # A local folder is deleted by its path (with what is in it); on an object store, "folder/" is every object
+    # under that prefix.
+    if FileSystems.get_filesystem(folder).scheme():
+        folder += "/"
+    try:
+        FileSystems.delete([folder])
+    except BeamIOError:  # no record was written, so there was no folder
+        pass
 
 
 @dataclass(frozen=True)

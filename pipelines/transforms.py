@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from pipelines.dedup import DedupResult
 from pipelines.events import InvalidEventError, Provenance, build_event, validate_event
 from pipelines.extract import ArticleExtractor, ExtractionError, article_from_text
 from pipelines.inputs import InputRecordError, TextRecord, parse_input_line
-from pipelines.messages import event_data
 from pipelines.tagging import ConflictTagger
 from schemas.records import Article, DeadLetter, FeedConfig, FeedEntry, FetchedPage, entry_to_json
 
@@ -352,22 +350,3 @@ class TagToEventDoFn(beam.DoFn):
             return
         self.events.inc()
         yield event
-
-
-def dead_letter_json(letter: DeadLetter) -> str:
-    Metrics.counter(NAMESPACE, "dead_letters").inc()
-    return json.dumps(letter.to_json(), ensure_ascii=False, sort_keys=True, default=str)
-
-
-class EventLineCoder(coders.Coder):
-    """An event -> its line in the files sink: the Pub/Sub message's data. WriteToText's coder, so the sink
-    writes each event as it comes, with no step of its own to run per event."""
-
-    def encode(self, event: dict[str, Any]) -> bytes:
-        return event_data(event)
-
-    def decode(self, line: bytes) -> dict[str, Any]:
-        return json.loads(line)
-
-    def is_deterministic(self) -> bool:
-        return True

@@ -105,10 +105,26 @@ def test_only_conflict(served_feeds, tmp_path):
 def test_loopback_feeds_refused_without_allow_hosts(served_feeds, tmp_path):
     out = tmp_path / "out"
     assert main(["run", "--feeds", str(served_feeds), "--out", str(out)]) == 0
-    events, dead, summary = outputs(out) if glob.glob(str(out / "events-*")) else ([], [], {})
+    events, dead, summary = outputs(out)  # a run with no event still leaves its (empty) events file
     assert events == []
     assert summary["counts"]["feeds_failed"] == 3
     assert all("non-public address" in d["reason"] for d in dead)
+
+
+def test_run_leaves_one_file_of_each_kind_and_no_temp_folder(tmp_path):
+    # Every line good: no dead letter, and still a dead-letters file (empty); no folder of the writes' left.
+    lines = [json.dumps({"url": f"https://n.example/{i}", "title": f"Story {i}", "text": text}) for i, text in
+             enumerate(["Police fired tear gas at protesters who marched on parliament in the capital on Monday.",
+                        "Floods cut the coastal road to the port for a third day, the regional governor said."])]
+    path = tmp_path / "backfill.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", "--input", str(path), "--out", str(out)]) == 0
+    run_id = json.loads((out / "run-summary.json").read_text())["run_id"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        f"dead-letters-{run_id}-00000-of-00001.jsonl", f"events-{run_id}-00000-of-00001.jsonl", "run-summary.json"]
+    assert (out / f"dead-letters-{run_id}-00000-of-00001.jsonl").read_bytes() == b""
+    assert len((out / f"events-{run_id}-00000-of-00001.jsonl").read_text().splitlines()) == 2
 
 
 def test_sample_run_offline_validates_every_event(tmp_path):

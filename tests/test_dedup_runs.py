@@ -13,7 +13,7 @@ import pytest
 import pipelines.batch as batch
 from pipelines.cli import main
 from pipelines.neardup import SIGNATURE_SCHEME
-from pipelines.transforms import EventLineCoder
+from pipelines.sinks import EventLinesSink
 from tests.test_dedup_near import OTHER_REPORT, PROTEST, SEGMENT_BEFORE_SIGV, THIRD_REPORT, doc_values
 
 
@@ -153,17 +153,18 @@ def test_killed_run_is_re_emitted_exactly_once(tmp_path, monkeypatch):
     state = str(tmp_path / "state")
     written = []
 
-    def failing_sink(_coder: object, event: dict) -> bytes:
+    def failing_sink(_sink: object, event: dict) -> bytes:
         written.append(event["event_id"])
         if len(written) > 2:
             raise RuntimeError("sink died")
         return json.dumps(event, sort_keys=True).encode("utf-8")
 
-    monkeypatch.setattr(EventLineCoder, "encode", failing_sink)
+    monkeypatch.setattr(EventLinesSink, "line", failing_sink)
     with pytest.raises(Exception, match="sink died"):
         main(["run", "--sample", "--out", str(tmp_path / "a"), "--state", state])
     monkeypatch.undo()
     assert not glob.glob(state + "/dedup/segments/*")  # nothing committed: the next run must not skip anything
+    assert not glob.glob(str(tmp_path / "a" / "events-*"))  # and no events file: a dead write is never moved there
     assert main(["run", "--sample", "--out", str(tmp_path / "b"), "--state", state]) == 0
     ids = Counter(e["event_id"] for out in ("a", "b") for e in events_of(tmp_path / out))
     assert len(ids) == 6 and set(ids.values()) == {1}
