@@ -116,10 +116,23 @@ class WriteRunFiles(beam.PTransform):
             temp_directory=StaticValueProvider(str, temp_folder(self.out, self.run_id)))
 
 
+class RunFilesError(RuntimeError):
+    """A run's file is not where its write said it moved it."""
+
+
 def finish_run_files(out: str, run_id: str, kinds: Iterable[str], written: Iterable[fileio.FileResult]) -> None:
-    """After every WriteRunFiles of a run: an empty file for each kind that had no record (every run leaves one
-    file of each kind at least, as a reader of the outputs may count on), then the temp folder deleted (empty
-    once the files are moved; a retried bundle's leftovers otherwise)."""
+    """After every WriteRunFiles of a run: each file checked in place, an empty file for each kind that had no
+    record (every run leaves one file of each kind at least, as a reader of the outputs may count on), then the
+    temp folder deleted (empty once the files are moved; a retried bundle's leftovers otherwise).
+
+    fileio's last step only logs a failed move (at debug level, taking it for a retried bundle's): a file that
+    is not in place raises RunFilesError, which fails the run before its state is committed and keeps the temp
+    folder, with the records, for a look."""
+    written = list(written)
+    missing = [r.file_name for r in written if not FileSystems.exists(FileSystems.join(out, r.file_name))]
+    if missing:
+        raise RunFilesError(f"{', '.join(missing)} not moved into {out}; the records are in "
+                            f"{temp_folder(out, run_id)}")
     names = RunFileNames(run_id)
     for kind in set(kinds) - {result.destination for result in written}:
         with FileSystems.create(FileSystems.join(out, names(None, None, 0, 1, "", kind)),

@@ -170,6 +170,30 @@ def test_killed_run_is_re_emitted_exactly_once(tmp_path, monkeypatch):
     assert len(ids) == 6 and set(ids.values()) == {1}
 
 
+def test_files_not_moved_fail_the_run_and_keep_the_records(tmp_path, monkeypatch):
+    # fileio.WriteToFiles only logs a failed move: the commit step must notice, before the state is committed.
+    from apache_beam.io.filesystem import BeamIOError
+    from apache_beam.io.filesystems import FileSystems
+
+    state, out = str(tmp_path / "state"), tmp_path / "a"
+    rename = FileSystems.rename
+
+    def refused(sources: list, destinations: list) -> None:
+        if any("/.temp-" in source for source in sources):
+            raise BeamIOError("Rename operation failed", {s: PermissionError("denied") for s in sources})
+        rename(sources, destinations)
+
+    monkeypatch.setattr(FileSystems, "rename", refused)
+    with pytest.raises(Exception, match="not moved into"):
+        main(["run", "--sample", "--out", str(out), "--state", state])
+    monkeypatch.undo()
+    assert not glob.glob(state + "/dedup/segments/*")
+    kept = [json.loads(line) for path in out.glob(".temp-*/*") for line in path.read_text().splitlines()]
+    assert len([r for r in kept if "event_id" in r]) == 6  # the records wait in the temp folder
+    assert main(["run", "--sample", "--out", str(tmp_path / "b"), "--state", state]) == 0
+    assert len(events_of(tmp_path / "b")) == 6  # and the next run emits them all again
+
+
 def test_runs_started_at_once_keep_both_records(tmp_path, monkeypatch):
     state = str(tmp_path / "state")
     deferred = []
