@@ -112,7 +112,7 @@ def test_loopback_feeds_refused_without_allow_hosts(served_feeds, tmp_path):
 
 
 def test_run_leaves_one_file_of_each_kind_and_no_temp_folder(tmp_path):
-    # Every line good: no dead letter, and still a dead-letters file (empty); no folder of the writes' left.
+    # Every line good: no dead letter, and still a dead-letters file (empty); and no temp folder left behind.
     lines = [json.dumps({"url": f"https://n.example/{i}", "title": f"Story {i}", "text": text}) for i, text in
              enumerate(["Police fired tear gas at protesters who marched on parliament in the capital on Monday.",
                         "Floods cut the coastal road to the port for a third day, the regional governor said."])]

@@ -1,14 +1,14 @@
 """Beam's DaskRunner: minimal reproductions of what it lacks for sitrep (expected to fail until Beam fixes them).
 
 sitrep's pipeline routes failures through tagged outputs (`ParDo(...).with_outputs(DEAD, main=...)`), the
-idiom of Beam's own transforms, and reads its run summary from the runner's metrics. On Beam 2.77 the
-DaskRunner (apache_beam/runners/dask) gets both wrong:
+idiom of Beam's own transforms, reads its run summary from the runner's metrics, and starts steps from an
+Impulse (its commit step, and ReadFromText's expansion). On Beam 2.77 the DaskRunner (apache_beam/runners/dask)
+gets all three wrong:
 - its DaskBagVisitor keys the Dask bag of a step by the producing transform, not by (transform, output
   tag), so every output of a multi-output ParDo receives every element: dead letters get good records;
 - DaskRunnerResult.metrics() raises NotImplementedError, so no runner-side counters can be read;
 - it has no translation of Impulse, a primitive: a step after one gets no input (AttributeError while the
-  pipeline is translated). sitrep's commit step starts from an Impulse, as ReadFromText does, so a sitrep run
-  stops there before anything runs.
+  pipeline is translated), so a sitrep run stops there before anything runs.
 """
 
 from __future__ import annotations
