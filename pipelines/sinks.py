@@ -35,6 +35,7 @@ LOG = logging.getLogger(__name__)
 
 EVENTS = "events"
 DEAD_LETTERS = "dead-letters"
+JSON_LINES = "application/x-ndjson"  # the content type of a run's files (on an object store, what it serves)
 
 
 def dead_letter_json(letter: DeadLetter) -> str:
@@ -56,7 +57,7 @@ class _JsonLinesSink(fileio.FileSink):
         self._fh.flush()
 
     def create_metadata(self, destination: str, full_file_name: str) -> fileio.FileMetadata:
-        return fileio.FileMetadata(mime_type="application/x-ndjson", compression_type=CompressionTypes.UNCOMPRESSED)
+        return fileio.FileMetadata(mime_type=JSON_LINES, compression_type=CompressionTypes.UNCOMPRESSED)
 
     def line(self, record: Any) -> bytes:
         raise NotImplementedError
@@ -136,7 +137,7 @@ def finish_run_files(out: str, run_id: str, kinds: Iterable[str], written: Itera
     names = RunFileNames(run_id)
     for kind in set(kinds) - {result.destination for result in written}:
         with FileSystems.create(FileSystems.join(out, names(None, None, 0, 1, "", kind)),
-                                mime_type="application/x-ndjson"):
+                                mime_type=JSON_LINES):
             pass
     folder = temp_folder(out, run_id)
     # A local folder is deleted by its path (with what is in it); on an object store, "folder/" is every object
