@@ -1,4 +1,9 @@
-"""Evaluate the conflict tagger on labelled JSONL: relevance, event types, country, place and fatalities."""
+"""Evaluate the conflict tagger on every labelled set side by side: relevance, calibration, event types,
+country, province, fatalities.
+
+By default the development parts are scored; `--part holdout` scores the parts kept untouched (report those
+when an issue closes, never tune on them). The project's own set is a regression test and is scored whole.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,19 @@ import argparse
 import json
 import math
 import sys
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tagging_sets import SETS, LabelledSet, labelled_set
 
 from pipelines.extract import detect_language
 from pipelines.tagging import ConflictTagger
 
-HERE = Path(__file__).resolve().parent
-DEV_SET = HERE / "data" / "tagging-dev.jsonl"
-SHARED = HERE.parent.parent / "shared" / "data"
 EVENT_TYPES = ("battles", "explosions", "violence_against_civilians", "protests", "riots", "strategic_developments")
+BINS = 10
 
 
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -38,93 +45,146 @@ def _codes(codes: list[str]) -> set[str]:
     return out
 
 
+def _ratio(hit: int, total: int) -> float | None:
+    return hit / total if total else None
+
+
 def evaluate(records: list[dict], tagger: ConflictTagger) -> dict:
-    """Every metric of the report, over one labelled set."""
-    rel = {"tp": 0, "fp": 0, "fn": 0}
-    per_code: dict[str, dict[str, int]] = {}
-    country = [0, 0]
-    place = [0, 0]
-    fatal_exact = [0, 0]
-    fatal_close = 0
+    """Every metric of the report over one labelled set's rows."""
+    rel: Counter[str] = Counter()
+    negatives_by_label: Counter[str] = Counter()
+    false_by_label: Counter[str] = Counter()
+    per_code: dict[str, Counter[str]] = {}
+    bins = [[0, 0.0, 0] for _ in range(BINS)]  # per score bin: rows, score sum, positives
+    country, admin1, place, killed = [0, 0], [0, 0], [0, 0], Counter()
+    typed = 0
     for rec in records:
         language = rec.get("language") or detect_language(rec["text"])
         got = tagger.tag(rec.get("title", ""), rec["text"], language).to_json()
-        truth, pred = bool(rec["is_conflict"]), got["conflict"]["is_conflict"]
-        rel["tp" if truth and pred else "fp" if pred else "fn" if truth else "tn"] = (
-            rel.get("tp" if truth and pred else "fp" if pred else "fn" if truth else "tn", 0) + 1)
+        truth, pred, score = bool(rec["is_conflict"]), got["conflict"]["is_conflict"], got["conflict"]["score"]
+        rel["tp" if truth and pred else "fp" if pred else "fn" if truth else "tn"] += 1
+        b = bins[min(int(score * BINS), BINS - 1)]
+        b[0], b[1], b[2] = b[0] + 1, b[1] + score, b[2] + truth
         if not truth:
+            label = rec.get("label") or rec.get("asnd_class") or rec.get("wcep_category") or "negative"
+            negatives_by_label[label] += 1
+            false_by_label[label] += pred
             continue
-        gold, found = _codes(rec.get("topics") or []), {t["code"] for t in got["topics"]}
-        for code in gold | found:
-            c = per_code.setdefault(code, {"tp": 0, "fp": 0, "fn": 0})
-            c["tp" if code in gold and code in found else "fp" if code in found else "fn"] += 1
+        if rec.get("topics"):
+            typed += 1
+            gold, found = _codes(rec["topics"]), {t["code"] for t in got["topics"]}
+            for code in gold | found:
+                c = per_code.setdefault(code, Counter())
+                c["tp" if code in gold and code in found else "fp" if code in found else "fn"] += 1
         locations = got["locations"]
         if rec.get("country"):
             country[1] += 1
             country[0] += bool(locations) and locations[0]["country_code"] == rec["country"]
+        if rec.get("admin1"):
+            admin1[1] += 1
+            first = next((loc["admin1"] for loc in locations if loc["admin1"]), None)
+            admin1[0] += first in rec["admin1"]
         if rec.get("lat") is not None:
             place[1] += 1
             first = next((loc for loc in locations if loc["lat"] is not None), None)
             place[0] += first is not None and _km(first["lat"], first["lon"], rec["lat"], rec["lon"]) <= 50
         if "fatalities" in rec:
             gold_n = rec["fatalities"] or 0
-            killed = got["casualties"]["killed"]
-            n = killed["count"] if killed else 0
-            fatal_exact[1] += 1
-            fatal_exact[0] += n == gold_n
-            fatal_close += abs(n - gold_n) <= 0.1 * gold_n
+            found_killed = got["casualties"]["killed"]
+            n = found_killed["count"] if found_killed else 0
+            killed["rows"] += 1
+            killed["exact"] += n == gold_n
+            killed["close"] += abs(n - gold_n) <= 0.1 * gold_n
+            killed["over"] += n > gold_n
     p, r, f = _f1(rel["tp"], rel["fp"], rel["fn"])
-    scores = {code: _f1(**c) for code, c in sorted(per_code.items())}
-    types = [scores[t][2] if t in scores else 0.0 for t in EVENT_TYPES]
-    all_codes = [s[2] for code, s in scores.items() if code in tagger.taxonomy.topics]
+    scores = {code: _f1(c["tp"], c["fp"], c["fn"]) for code, c in sorted(per_code.items())}
+    # Event types scored where the set labels any: the six ACLED types, or those its labels use.
+    gold_types = {t for t in EVENT_TYPES if per_code.get(t, Counter())["tp"] + per_code.get(t, Counter())["fn"]}
+    types = [scores[t][2] for t in (EVENT_TYPES if len(gold_types) == len(EVENT_TYPES) else sorted(gold_types))]
+    negatives = rel["fp"] + rel["tn"]
     return {
         "n": len(records),
+        "positives": rel["tp"] + rel["fn"],
         "relevance": {"precision": p, "recall": r, "f1": f},
+        "false_positive_rate": _ratio(rel["fp"], negatives),
+        "false_positives_by_label": {k: round(false_by_label[k] / v, 3) for k, v in negatives_by_label.items()},
+        "calibration_error": sum(abs(s - pos) for _, s, pos in bins) / len(records) if records else None,
+        "reliability": [{"bin": f"{i / BINS:.1f}-{(i + 1) / BINS:.1f}", "rows": b[0],
+                         "share_conflict": round(b[2] / b[0], 3)} for i, b in enumerate(bins) if b[0]],
         "per_code_f1": {code: round(s[2], 3) for code, s in scores.items()},
-        "event_type_macro_f1": sum(types) / len(types),
-        "all_codes_macro_f1": sum(all_codes) / len(all_codes) if all_codes else 0.0,
-        "country_accuracy": country[0] / country[1] if country[1] else None,
-        "location_within_50km": place[0] / place[1] if place[1] else None,
-        "fatalities_exact": fatal_exact[0] / fatal_exact[1] if fatal_exact[1] else None,
-        "fatalities_within_10pct": fatal_close / fatal_exact[1] if fatal_exact[1] else None,
-        "counts": {"relevance": rel, "country": country, "location": place, "fatalities": fatal_exact[1]},
+        "event_type_macro_f1": sum(types) / len(types) if types else None,
+        "event_types_scored": len(types),
+        "typed_rows": typed,
+        "country_accuracy": _ratio(*country),
+        "admin1_accuracy": _ratio(*admin1),
+        "location_within_50km": _ratio(*place),
+        "killed_exact": _ratio(killed["exact"], killed["rows"]),
+        "killed_within_10pct": _ratio(killed["close"], killed["rows"]),
+        "killed_over": _ratio(killed["over"], killed["rows"]),
+        "counts": {"country": country[1], "admin1": admin1[1], "location": place[1], "killed": killed["rows"]},
     }
 
 
-def _load(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+ROWS = (
+    ("rows (positives)", lambda m: f"{m['n']} ({m['positives']})"),
+    ("relevance P", lambda m: m["relevance"]["precision"]),
+    ("relevance R", lambda m: m["relevance"]["recall"]),
+    ("relevance F1", lambda m: m["relevance"]["f1"]),
+    ("false positive rate", lambda m: m["false_positive_rate"]),
+    ("calibration error", lambda m: m["calibration_error"]),
+    ("event types macro F1", lambda m: m["event_type_macro_f1"]),
+    ("country first", lambda m: m["country_accuracy"]),
+    ("province (admin1)", lambda m: m["admin1_accuracy"]),
+    ("place <= 50 km", lambda m: m["location_within_50km"]),
+    ("killed exact", lambda m: m["killed_exact"]),
+    ("killed within 10%", lambda m: m["killed_within_10pct"]),
+    ("killed above gold", lambda m: m["killed_over"]),
+)
 
 
-def _print(name: str, m: dict) -> None:
-    rel = m["relevance"]
-    print(f"== {name} ({m['n']} paragraphs)")
-    print(f"relevance            precision {rel['precision']:.3f}  recall {rel['recall']:.3f}  F1 {rel['f1']:.3f}")
-    print(f"event types          macro F1 {m['event_type_macro_f1']:.3f} (6 ACLED types); "
-          f"all codes macro F1 {m['all_codes_macro_f1']:.3f}")
-    for code, f in m["per_code_f1"].items():
-        print(f"  {code:40s} F1 {f:.3f}")
-    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
-    print(f"country accuracy     {fmt(m['country_accuracy'])}  ({m['counts']['country'][1]} labelled)")
-    print(f"location <= 50 km    {fmt(m['location_within_50km'])}  ({m['counts']['location'][1]} labelled)")
-    print(f"fatalities exact     {fmt(m['fatalities_exact'])}  within 10%: {fmt(m['fatalities_within_10pct'])}"
-          f"  ({m['counts']['fatalities']} conflict paragraphs)")
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def print_table(results: dict[str, dict]) -> None:
+    names = list(results)
+    width = max(14, *(len(n) for n in names))
+    print(f"{'':22s}" + "".join(f"{n:>{width + 2}s}" for n in names))
+    for label, get in ROWS:
+        print(f"{label:22s}" + "".join(f"{_cell(get(results[n])):>{width + 2}s}" for n in names))
+    for name, m in results.items():
+        if m["false_positives_by_label"] and len(m["false_positives_by_label"]) > 1:
+            worst = sorted(m["false_positives_by_label"].items(), key=lambda kv: -kv[1])[:6]
+            print(f"  {name} false positives by label: " + ", ".join(f"{k} {v:.3f}" for k, v in worst))
+        if m["reliability"]:
+            print(f"  {name} share conflict by score: "
+                  + ", ".join(f"{b['bin']} {b['share_conflict']:.2f} ({b['rows']})" for b in m["reliability"]))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("files", nargs="*", type=Path, help="labelled JSONL files (default: the dev set and "
-                        "any tagging*.jsonl under ../shared/data)")
-    parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=("dev", "holdout"), default="dev",
+                        help="which part of each set to score (default: dev; holdout only to report)")
+    parser.add_argument("--sets", nargs="*", help="set names (default: every set that is present)")
+    parser.add_argument("--json", action="store_true", help="print the metrics as JSON lines")
     args = parser.parse_args(argv)
-    files = args.files or [DEV_SET, *sorted(SHARED.glob("**/tagging*.jsonl"))]
+    chosen: list[LabelledSet] = [labelled_set(n) for n in args.sets] if args.sets else list(SETS)
     tagger = ConflictTagger()
-    for path in files:
-        metrics = evaluate(_load(path), tagger)
+    results: dict[str, dict] = {}
+    for labelled in chosen:
+        if not labelled.available():
+            print(f"skipped {labelled.name}: {labelled.path} is absent", file=sys.stderr)
+            continue
+        part = "dev" if not labelled.split else args.part
+        metrics = evaluate(list(labelled.rows((part,))), tagger)
+        results[labelled.name] = metrics
         if args.json:
-            print(json.dumps({"file": str(path), **metrics}))
-        else:
-            _print(path.name, metrics)
+            print(json.dumps({"set": labelled.name, "part": part if labelled.split else "all", **metrics}))
+    if not args.json:
+        print(f"part: {args.part} (the project's own set: all of it)")
+        print_table(results)
     return 0
 
 
