@@ -21,6 +21,7 @@ from tagging_sets import SETS, LabelledSet, labelled_set
 
 from pipelines.extract import detect_language
 from pipelines.tagging import ConflictTagger
+from pipelines.tagging.model import RelevanceModel
 
 EVENT_TYPES = ("battles", "explosions", "violence_against_civilians", "protests", "riots", "strategic_developments")
 BINS = 10
@@ -169,9 +170,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="which part of each set to score (default: dev; holdout only to report)")
     parser.add_argument("--sets", nargs="*", help="set names (default: every set that is present)")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON lines")
+    parser.add_argument("--model", type=Path, help="a relevance model file (default: the shipped one)")
+    parser.add_argument("--rules-only", action="store_true", help="score with the rules alone, no model")
     args = parser.parse_args(argv)
     chosen: list[LabelledSet] = [labelled_set(n) for n in args.sets] if args.sets else list(SETS)
-    tagger = ConflictTagger()
+    tagger = ConflictTagger(model=RelevanceModel(args.model) if args.model else None, rules_only=args.rules_only)
     results: dict[str, dict] = {}
     for labelled in chosen:
         if not labelled.available():

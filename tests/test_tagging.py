@@ -105,7 +105,8 @@ def test_loose_battle_and_attack_are_not_conflict(tagger, title, text):
     ("Islamic State claimed the bombing that killed 12 soldiers.", "tags.terrorism"),
     ("Militants are holding guards hostage inside the prison after clashes.", "tags.hostage_taking"),
     ("Hundreds of inmates escaped after jihadists attacked the prison with explosives.", "tags.prison_attack"),
-    ("More than 40,000 people have fled their homes since the fighting intensified.", "tags.displacement"),
+    ("More than 40,000 people have fled their homes since fighting between the army and rebels intensified.",
+     "tags.displacement"),
     ("The warring sides agreed a ceasefire after clashes killed 27 people.", "tags.ceasefire"),
 ])
 def test_each_topic_from_a_news_sentence(tagger, text, code):

@@ -14,9 +14,10 @@ from pipelines.tagging.actors import ActorIndex, default_actors
 from pipelines.tagging.casualties import casualty_block, sentence_counts
 from pipelines.tagging.lexicon import Lexicon, Taxonomy, load_lexicons, load_taxonomy
 from pipelines.tagging.matcher import PhraseIndexes, TokenList, tokenize
+from pipelines.tagging.model import LEAD_WORDS, RelevanceModel, default_model
 from pipelines.tagging.places import Gazetteer, default_gazetteer
 
-__all__ = ["ConflictTagger", "TagResult", "split_sentences"]
+__all__ = ["ConflictTagger", "TagResult", "lead_words", "split_sentences"]
 
 # A sentence ends at a stop (and a closing quote or bracket) before a space, and at every line break. The pattern
 # starts with the stop, which the engine skips to (stops are rarer than spaces).
@@ -30,6 +31,8 @@ MAX_HITS = 3
 ACTOR_WEIGHT = 0.25
 # How much each event type whose phrases fired says it: "roadside bomb" alone is conflict news.
 TOPIC_WEIGHT = 0.2
+# A relevance term this strong names violence on its own ("gunmen", "shelling"); weaker ones are loose words.
+STRONG_TERM = 0.25
 ARMED_KINDS = frozenset({"state_force", "rebel_militia", "terrorist_organization", "foreign_force"})
 
 
@@ -39,6 +42,11 @@ def split_sentences(text: str) -> list[str]:
     # Each stop goes back onto the words before it; then every line break ends a sentence too (all at C speed).
     ended = map(operator.add, pieces[::2], chain(pieces[1::2], ("",)))
     return [s for s in map(str.strip, "\n".join(ended).split("\n")) if s]
+
+
+def lead_words(title: str, text: str) -> list[str]:
+    """The case-folded words of the headline and the lead, as the relevance model reads them."""
+    return tokenize(split_sentences(title or "") + split_sentences(text or "")).words[:LEAD_WORDS]
 
 
 def _trim(sentence: str) -> str:
@@ -73,11 +81,15 @@ class TagResult:
 class ConflictTagger:
     """Tags an article: conflict relevance, topic codes with the sentences that fired, places, actors, casualties.
 
-    Every term list is data (schemas/); the text is tokenized once and each index is matched in one pass.
+    Every term list is data (schemas/); the text is tokenized once and each index is matched in one pass. In a
+    language the relevance model was trained for, the rules' score and the model's log-odds combine into one
+    calibrated probability; rules_only keeps the rules' score alone.
     """
 
     def __init__(self, taxonomy: Taxonomy | None = None, lexicons: dict[str, Lexicon] | None = None,
-                 actors: ActorIndex | None = None, gazetteer: Gazetteer | None = None) -> None:
+                 actors: ActorIndex | None = None, gazetteer: Gazetteer | None = None,
+                 model: RelevanceModel | None = None, rules_only: bool = False) -> None:
+        self.model = None if rules_only else model or default_model()
         self.taxonomy = taxonomy or load_taxonomy()
         self.lexicons = lexicons or load_lexicons(taxonomy=self.taxonomy)
         self.actors = actors or default_actors()
@@ -134,7 +146,11 @@ class ConflictTagger:
                        if role == "topic"}
         relevance = 1 - (1 - relevance) * (1 - TOPIC_WEIGHT) ** len(event_types)
         counter = self._strength(hits, "counter", lexicon, n_title)
-        score = round(relevance * (1 - counter), 3)
+        score = relevance * (1 - counter)
+        learned = self.model.get(language) if self.model is not None else None
+        if learned is not None and self._names_violence(hits, actors, event_types, lexicon):
+            score = learned.probability(tokens.words[:LEAD_WORDS], score)
+        score = round(score, 3)
         is_conflict = score >= self.taxonomy.conflict_threshold
 
         hint = Counter({a.country: 0.5 for a, _ in actors if a.country})
@@ -153,6 +169,16 @@ class ConflictTagger:
             actors=[{"name": a.name, "kind": a.kind} for a, _ in actors],
             casualties=casualty_block(per_sentence, sentences, _trim),
         )
+
+    @staticmethod
+    def _names_violence(hits: dict[tuple[str, Any], list[int]], actors: list, event_types: set[str],
+                        lexicon: Lexicon) -> bool:
+        """Whether the text names violence beyond loose words: an event phrase, an armed actor or a relevance
+        term of at least STRONG_TERM (a casualty word alone does not: "no one was killed or hurt"). The model
+        learned from news where "attack" and "war" nearly always mean violence; where nothing else names it, the
+        rules alone decide."""
+        return bool(event_types or any(a.kind in ARMED_KINDS for a, _ in actors) or any(
+            lexicon.relevance[key].weight >= STRONG_TERM for role, key in hits if role == "relevance"))
 
     @staticmethod
     def _negated(tokens: TokenList, first: int, lexicon: Lexicon) -> bool:

@@ -1,0 +1,104 @@
+"""A compact linear classifier over word n-grams: how likely a text is conflict news, learned from labelled news.
+
+The model file (schemas/models/) holds, per language it was trained for, the weight of every word and word pair
+it kept, a bias, and how its log-odds combine with the rules' score into one calibrated probability. Features
+are the case-folded words of the headline and the lead (news leads say what the story is), digits folded to
+one word, and each adjacent pair; binary, scaled by one over the square root of their number, so a long lead
+weighs no more than a short one. The same function makes the features for training (bench/train_tagging.py)
+and for tagging, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
+
+from schemas import data_path
+
+MODEL_FILE = "models/relevance-v1.json.gz"
+# How many words of headline and lead the model reads.
+LEAD_WORDS = 120
+NUMBER = "<n>"
+# Rule scores are kept inside this margin of 0 and 1 before their log-odds are taken.
+_EDGE = 0.005
+
+
+def features(words: Sequence[str]) -> list[str]:
+    """The model's features of case-folded words: each word (digits as one word) and each adjacent pair."""
+    folded = [NUMBER if w.isdecimal() else w for w in words[:LEAD_WORDS]]
+    return list(dict.fromkeys([*folded, *(f"{a} {b}" for a, b in pairwise(folded))]))
+
+
+def logit(p: float) -> float:
+    p = min(max(p, _EDGE), 1 - _EDGE)
+    return math.log(p / (1 - p))
+
+
+def sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+
+
+@dataclass(frozen=True)
+class LanguageModel:
+    """One language's weights and how its log-odds and the rules' combine."""
+
+    weights: dict[str, float]
+    bias: float
+    # The calibrated probability is sigmoid(model * model log-odds + rules * rules log-odds + intercept).
+    combine_model: float
+    combine_rules: float
+    combine_intercept: float
+
+    def log_odds(self, words: Sequence[str]) -> float:
+        found = features(words)
+        if not found:
+            return self.bias
+        weights = self.weights
+        return self.bias + sum(weights.get(f, 0.0) for f in found) / math.sqrt(len(found))
+
+    def probability(self, words: Sequence[str], rule_score: float) -> float:
+        """The calibrated probability that the text is conflict news, from its words and the rules' score."""
+        return sigmoid(self.combine_model * self.log_odds(words) + self.combine_rules * logit(rule_score)
+                       + self.combine_intercept)
+
+
+class RelevanceModel:
+    """The shipped model, by language; a language it was not trained for has none (the rules alone decide)."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        path = Path(path or data_path(MODEL_FILE))
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            data = json.load(handle)
+        self.version: str = str(data["version"])
+        self.card: dict = data.get("card", {})
+        self.languages: dict[str, LanguageModel] = {
+            language: LanguageModel(weights=entry["weights"], bias=float(entry["bias"]),
+                                    combine_model=float(entry["combine"]["model"]),
+                                    combine_rules=float(entry["combine"]["rules"]),
+                                    combine_intercept=float(entry["combine"]["intercept"]))
+            for language, entry in data["languages"].items()
+        }
+
+    def get(self, language: str) -> LanguageModel | None:
+        return self.languages.get(language)
+
+
+def write_model(path: Path, version: str, card: dict, languages: dict[str, dict]) -> None:
+    """Write a model file (what RelevanceModel reads): per language weights, bias and combine."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # No time and no file name in the gzip header: the same model writes the same bytes wherever it is written.
+    with path.open("wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as handle:
+        handle.write(json.dumps({"version": version, "card": card, "languages": languages},
+                                ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def default_model() -> RelevanceModel:
+    """The shipped model, loaded once per process."""
+    return RelevanceModel()
