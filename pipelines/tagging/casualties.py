@@ -2,9 +2,9 @@
 
 The convention, the same for every language:
 
-- The event's count of a kind is what the first sentence stating one says (the headline, then the lead);
-  a figure restated later counts once, and later sentences count only when they add a group to it
-  ("dozens of demonstrators were also wounded").
+- The event's count of a kind is what the first sentence stating one says (the headline, then the lead).
+  Later sentences restate it, update it or tell of other incidents ("another 27 were killed in raids
+  elsewhere"): none of them is added to it.
 - A figure is its stated lower bound: "at least 39" and "more than 39" are 39, "10 to 15" and "between 10
   and 15" are 10. Groups in one sentence add up ("39 Kurdish forces and 77 ISIS members": 116).
 - A vague quantity is its smallest reading ("dozens" 24, "hundreds" 200, "scores" 40) and gives way to
@@ -46,12 +46,11 @@ _TYING = (*CASUALTY_KINDS, "other")
 
 @dataclass(frozen=True)
 class Stated:
-    """What one sentence states of one casualty kind: the count, whether only vague quantities ("dozens") make
-    it, and whether the sentence adds a group to one stated before ("also", "another")."""
+    """What one sentence states of one casualty kind: the count, and whether only vague quantities ("dozens")
+    make it."""
 
     count: int
     vague: bool
-    additive: bool
 
 
 @dataclass(frozen=True)
@@ -161,8 +160,7 @@ def sentence_counts(tokens: list[Token], cues: list[tuple[int, int, str]], text:
         counts[kind] = counts.get(kind, 0) + sum(f.value for f in chosen)
         precise = any(f.first != f.last or tokens[f.first].text not in lexicon.vague for f in chosen)
         vague[kind] = vague.get(kind, True) and not precise
-    additive = any(t.text in lexicon.additive for t in tokens)
-    return {kind: Stated(count, vague[kind], additive) for kind, count in counts.items()}
+    return {kind: Stated(count, vague[kind]) for kind, count in counts.items()}
 
 
 def _opens_next_clause(tokens: list[Token], last: int, figure: Figure, next_cue: int, lexicon: Lexicon) -> bool:
@@ -235,7 +233,7 @@ def casualty_block(per_sentence: list[tuple[int, dict[str, Stated]]], sentences:
         lead = stated[0]
         if lead[1].vague:
             lead = next((s for s in stated if not s[1].vague), lead)
-        taken = [lead, *(s for s in stated if s[0] > lead[0] and s[1].additive)]
-        evidence = [trim(sentences[index]) for index, _ in taken]
-        block[kind] = {"count": sum(s.count for _, s in taken), "evidence": list(dict.fromkeys(evidence))[:3]}
+        # The sentences that state the same count as the one taken, for a reader to check it by.
+        evidence = [trim(sentences[index]) for index, s in stated if s.count == lead[1].count and index >= lead[0]]
+        block[kind] = {"count": lead[1].count, "evidence": list(dict.fromkeys(evidence))[:3]}
     return block

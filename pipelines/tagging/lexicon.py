@@ -54,7 +54,6 @@ class Lexicon:
     singular_links: frozenset[str] = frozenset()
     context: dict[str, tuple[str, ...]] = field(default_factory=dict)
     perfect: frozenset[str] = frozenset()
-    additive: frozenset[str] = frozenset()
     vague: frozenset[str] = frozenset()
     conjunctions: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
@@ -177,7 +176,6 @@ def load_lexicon(path: str | Path, taxonomy: Taxonomy) -> Lexicon:
         singular_links=_words(data, "singular_links"),
         context=context,
         perfect=_words(data, "perfect"),
-        additive=_words(data, "additive"),
         vague=_words(data, "vague"),
         conjunctions=_words(data, "conjunctions"),
         prefixes=tuple(sorted((str(p) for p in data.get("prefixes") or ()), key=len, reverse=True)),
