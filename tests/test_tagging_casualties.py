@@ -24,9 +24,20 @@ def count(result, kind: str = "killed") -> int | None:
     ("Unknown attackers shot dead a taxi driver in the market overnight.", 1),
     ("A roadside bomb killed a soldier and wounded two others in the north.", 1),
     ("6 October 2016: eight people were killed in rocket attacks on the city.", 8),
+    ("Sun Sep 4 2016 Army kills five militants in Daraa province.", 5),
+    ("12-03-2015 Three soldiers killed in a mortar attack on a checkpoint.", 3),
+    ("Shelling of the neighbourhood killed more than 30 people on August 21, medics said.", 30),
+    ("In the attack 12 of the 30 trucks were destroyed and nine drivers were killed.", 9),
+    ("Seven civilians were martyred as militants shelled the neighbourhood.", 7),
 ])
 def test_short_reports(tagger, text, deaths):
     assert count(tagger.tag("", text)) == deaths
+
+
+def test_killed_and_injured_side_by_side_in_a_headline(tagger):
+    result = tagger.tag("Rocket attacks on a neighbourhood kill 10 civilians, injure 16", "")
+    assert count(result) == 10
+    assert count(result, "injured") == 16
 
 
 def test_one_victim_without_a_count_gives_no_injured_for_his_wounds(tagger):

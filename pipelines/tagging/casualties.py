@@ -115,9 +115,15 @@ def find_figures(tokens: list[Token], text: str, lexicon: Lexicon) -> list[Figur
     return figures
 
 
+def _is_year(token: Token) -> bool:
+    return len(token.text) == 4 and token.text.isdecimal() and int(token.text) in YEARS
+
+
 def _excluded(figure: Figure, tokens: list[Token], lexicon: Lexicon) -> bool:
-    after = tokens[figure.last + 1].text if figure.last + 1 < len(tokens) else ""
-    if after in lexicon.not_people:
+    after = tokens[figure.last + 1] if figure.last + 1 < len(tokens) else None
+    if after is not None and (after.text in lexicon.not_people or after.text in lexicon.months or _is_year(after)):
+        return True
+    if figure.first > 0 and tokens[figure.first - 1].text in lexicon.months:
         return True
     before = {t.text for t in tokens[max(0, figure.first - 3):figure.first]}
     return bool(before & lexicon.subset)
@@ -179,7 +185,7 @@ def _background(tokens: list[Token], tying: list[tuple[int, int, str]], markers:
         if kind == "since":
             near = range(first - SINCE_WINDOW, last + SINCE_WINDOW + 1)
             if not (any(a in near or b in near for a, b, _ in eras) or any(
-                    len(t.text) == 4 and t.text.isdecimal() and int(t.text) in YEARS
+                    _is_year(t) or t.text in lexicon.months
                     for t in tokens[max(0, first - SINCE_WINDOW):last + SINCE_WINDOW + 1])):
                 continue
         elif kind == "war":

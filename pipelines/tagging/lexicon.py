@@ -56,6 +56,7 @@ class Lexicon:
     perfect: frozenset[str] = frozenset()
     vague: frozenset[str] = frozenset()
     conjunctions: frozenset[str] = frozenset()
+    months: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
     index: PhraseIndex = field(default_factory=PhraseIndex)
 
@@ -178,6 +179,7 @@ def load_lexicon(path: str | Path, taxonomy: Taxonomy) -> Lexicon:
         perfect=_words(data, "perfect"),
         vague=_words(data, "vague"),
         conjunctions=_words(data, "conjunctions"),
+        months=_words(data, "months"),
         prefixes=tuple(sorted((str(p) for p in data.get("prefixes") or ()), key=len, reverse=True)),
     )
     index = PhraseIndex(prefixes=lexicon.prefixes)
