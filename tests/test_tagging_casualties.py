@@ -22,12 +22,16 @@ def count(result, kind: str = "killed") -> int | None:
     ("A man was shot dead in a drive-by shooting in the city centre on Tuesday.", 1),
     ("The body of a man was found with gunshot wounds near the river, police said.", 1),
     ("Unknown attackers shot dead a taxi driver in the market overnight.", 1),
+    ("Police said a man died after being shot in the head.", 1),
+    ("Gunmen killed a police officer and two civilians at a checkpoint.", 3),
+    ("Clashes between the two sides left 23 civilians, including nine children, dead.", 23),
     ("A roadside bomb killed a soldier and wounded two others in the north.", 1),
     ("6 October 2016: eight people were killed in rocket attacks on the city.", 8),
     ("Sun Sep 4 2016 Army kills five militants in Daraa province.", 5),
     ("12-03-2015 Three soldiers killed in a mortar attack on a checkpoint.", 3),
     ("Shelling of the neighbourhood killed more than 30 people on August 21, medics said.", 30),
     ("In the attack 12 of the 30 trucks were destroyed and nine drivers were killed.", 9),
+    ("The blast killed at least 12 and wounded 30 at the bus station.", 12),
     ("Seven civilians were martyred as militants shelled the neighbourhood.", 7),
 ])
 def test_short_reports(tagger, text, deaths):

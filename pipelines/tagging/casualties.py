@@ -148,17 +148,26 @@ def sentence_counts(tokens: list[Token], cues: list[tuple[int, int, str]], text:
     for n, (first, last, kind) in enumerate(tying):
         next_cue = tying[n + 1][0] if n + 1 < len(tying) else len(tokens) + WINDOW
         prev_cue = tying[n - 1][1] if n > 0 else -1
-        # A figure right before the next casualty word is that word's ("killed and five wounded").
+        before = [f for f in figures if prev_cue < f.last < first and first - f.last <= WINDOW]
+        # A figure right before the next casualty word is that word's ("8 killed 58 injured", "killed and
+        # five wounded"), unless it is the first after this word and this word has none before it ("kill 10,
+        # injure 16"; not "погиб один человек, 30 пострадали").
         limit = min(next_cue, last + WINDOW)
-        ahead = [f for f in figures if last < f.first < limit and next_cue - f.last > 2
+        following = [f for f in figures if last < f.first < limit]
+        ahead = [f for k, f in enumerate(following)
+                 if (next_cue - f.last > 2 or (k == 0 and not before and f.first <= last + AFTER_WINDOW))
                  and not _opens_next_clause(tokens, last, f, next_cue, lexicon)]
         if any(f.first <= last + AFTER_WINDOW for f in ahead):
             chosen = ahead
         else:
-            chosen = [f for f in figures if prev_cue < f.last < first and first - f.last <= WINDOW]
+            chosen = before
             if not chosen:
-                chosen = (_singular(tokens, first, prev_cue, lexicon)
-                          or _singular_after(tokens, last, next_cue, lexicon))
+                chosen = _singular(tokens, first, prev_cue, lexicon)
+            if not chosen:
+                chosen = _singular_after(tokens, last, next_cue, lexicon)
+                # "killed a police officer and two civilians": the groups joined to the one victim.
+                chosen += [f for f in following if chosen and _joined(tokens, chosen[0].last, f, lexicon)
+                           and next_cue - f.last > 2]
         chosen = [f for f in chosen if f.first not in used]
         used.update(f.first for f in chosen)
         if not chosen or kind == "other" or n in background:
@@ -173,6 +182,12 @@ def _opens_next_clause(tokens: list[Token], last: int, figure: Figure, next_cue:
     """Whether a figure after a casualty word starts a new clause that the next casualty word closes."""
     return (next_cue - figure.last <= AFTER_WINDOW
             and any(t.text in lexicon.conjunctions for t in tokens[last + 1:figure.first]))
+
+
+def _joined(tokens: list[Token], victim: int, figure: Figure, lexicon: Lexicon) -> bool:
+    """Whether a figure follows the one victim at token victim across a conjunction, as another group."""
+    between = tokens[victim + 1:figure.first]
+    return len(between) <= AFTER_WINDOW and any(t.text in lexicon.conjunctions for t in between)
 
 
 def _background(tokens: list[Token], tying: list[tuple[int, int, str]], markers: list[tuple[int, int, str]],
@@ -203,10 +218,11 @@ def _background(tokens: list[Token], tying: list[tuple[int, int, str]], markers:
 
 
 def _singular(tokens: list[Token], cue: int, prev_cue: int, lexicon: Lexicon) -> list[Figure]:
-    """'a soldier was killed' counts one: an article, a noun or two, then a passive verb before the cue."""
+    """'a soldier was killed', 'a man died' count one: an article, a noun or two, then a passive verb before
+    the cue or a cue that is such a verb."""
     start = max(prev_cue + 1, cue - 5)
-    words = [t.text for t in tokens[start:cue]]
-    for i, word in enumerate(words):
+    words = [t.text for t in tokens[start:cue + 1]]
+    for i, word in enumerate(words[:-1]):
         if word in lexicon.singular and any(w in lexicon.singular_verbs for w in words[i + 2:]):
             return [Figure(1, start + i, start + i)]
     return []
