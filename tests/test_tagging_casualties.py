@@ -25,6 +25,8 @@ def count(result, kind: str = "killed") -> int | None:
     ("Police said a man died after being shot in the head.", 1),
     ("Gunmen killed a police officer and two civilians at a checkpoint.", 3),
     ("Clashes between the two sides left 23 civilians, including nine children, dead.", 23),
+    ("Three children were among five people killed when a mortar shell hit their home.", 5),
+    ("Police said the man, 35, died at the scene after being shot several times.", 1),
     ("A roadside bomb killed a soldier and wounded two others in the north.", 1),
     ("6 October 2016: eight people were killed in rocket attacks on the city.", 8),
     ("Sun Sep 4 2016 Army kills five militants in Daraa province.", 5),

@@ -119,14 +119,34 @@ def _is_year(token: Token) -> bool:
     return len(token.text) == 4 and token.text.isdecimal() and int(token.text) in YEARS
 
 
-def _excluded(figure: Figure, tokens: list[Token], lexicon: Lexicon) -> bool:
+def _excluded(figure: Figure, tokens: list[Token], totals: set[int], lexicon: Lexicon) -> bool:
     after = tokens[figure.last + 1] if figure.last + 1 < len(tokens) else None
     if after is not None and (after.text in lexicon.not_people or after.text in lexicon.months or _is_year(after)):
         return True
     if figure.first > 0 and tokens[figure.first - 1].text in lexicon.months:
         return True
-    before = {t.text for t in tokens[max(0, figure.first - 3):figure.first]}
-    return bool(before & lexicon.subset)
+    near = range(figure.first - 3, figure.first)
+    if any(p in totals for p in near):
+        return False
+    # "Ten children were among 48 killed": the ten are part of the 48.
+    if any(p - figure.last <= 3 for p in totals if p > figure.last):
+        return True
+    return any(tokens[p].text in lexicon.subset for p in near if p >= 0)
+
+
+def _age(figure: Figure, tokens: list[Token], text: str) -> bool:
+    """'the man, 35, died': a number set off by commas right after a word is an age, of one person."""
+    if figure.first != figure.last or not 0 < figure.first < len(tokens) - 1:
+        return False
+    word, number, nxt = tokens[figure.first - 1], tokens[figure.first], tokens[figure.first + 1]
+    return (number.text.isdecimal() and int(number.text) < 120 and word.text.isalpha()
+            and text[word.end:number.start].strip() == "," and text[number.end:nxt.start].strip() == ",")
+
+
+def _totals(tokens: list[Token], lexicon: Lexicon) -> set[int]:
+    """Where a figure after is the total that figures before belong to ('were among')."""
+    return {i for i in range(1, len(tokens))
+            if f"{tokens[i - 1].text} {tokens[i].text}" in lexicon.part_of_total}
 
 
 def sentence_counts(tokens: list[Token], cues: list[tuple[int, int, str]], text: str,
@@ -139,7 +159,9 @@ def sentence_counts(tokens: list[Token], cues: list[tuple[int, int, str]], text:
     A figure after a conjunction that comes right before another casualty word is that word's ("wounded and
     at least six others were abducted").
     """
-    figures = [f for f in find_figures(tokens, text, lexicon) if not _excluded(f, tokens, lexicon)]
+    totals = _totals(tokens, lexicon) if lexicon.part_of_total else set()
+    figures = [Figure(1, f.first, f.last) if _age(f, tokens, text) else f
+               for f in find_figures(tokens, text, lexicon) if not _excluded(f, tokens, totals, lexicon)]
     tying = sorted(c for c in cues if c[2] in _TYING)
     background = _background(tokens, tying, [c for c in cues if c[2] not in _TYING], lexicon)
     counts: dict[str, int] = {}

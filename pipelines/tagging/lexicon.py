@@ -57,6 +57,7 @@ class Lexicon:
     vague: frozenset[str] = frozenset()
     conjunctions: frozenset[str] = frozenset()
     months: frozenset[str] = frozenset()
+    part_of_total: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
     index: PhraseIndex = field(default_factory=PhraseIndex)
 
@@ -180,6 +181,7 @@ def load_lexicon(path: str | Path, taxonomy: Taxonomy) -> Lexicon:
         vague=_words(data, "vague"),
         conjunctions=_words(data, "conjunctions"),
         months=_words(data, "months"),
+        part_of_total=_words(data, "part_of_total"),
         prefixes=tuple(sorted((str(p) for p in data.get("prefixes") or ()), key=len, reverse=True)),
     )
     index = PhraseIndex(prefixes=lexicon.prefixes)
