@@ -182,7 +182,7 @@ def sentence_counts(tokens: list[Token], cues: list[tuple[int, int, str]], text:
         if any(f.first <= last + AFTER_WINDOW for f in ahead):
             chosen = ahead
         else:
-            chosen = before
+            chosen = before and [*_victim_before(tokens, before[0], prev_cue, lexicon), *before]
             if not chosen:
                 chosen = _singular(tokens, first, prev_cue, lexicon)
             if not chosen:
@@ -204,6 +204,15 @@ def _opens_next_clause(tokens: list[Token], last: int, figure: Figure, next_cue:
     """Whether a figure after a casualty word starts a new clause that the next casualty word closes."""
     return (next_cue - figure.last <= AFTER_WINDOW
             and any(t.text in lexicon.conjunctions for t in tokens[last + 1:figure.first]))
+
+
+def _victim_before(tokens: list[Token], figure: Figure, prev_cue: int, lexicon: Lexicon) -> list[Figure]:
+    """'a woman and her two children were killed': the one victim joined to the first group counts one."""
+    for at in range(max(prev_cue + 1, figure.first - AFTER_WINDOW), figure.first - 2):
+        if (tokens[at].text in lexicon.singular and tokens[at + 1].text not in lexicon.not_people
+                and _joined(tokens, at + 1, figure, lexicon)):
+            return [Figure(1, at, at)]
+    return []
 
 
 def _joined(tokens: list[Token], victim: int, figure: Figure, lexicon: Lexicon) -> bool:
