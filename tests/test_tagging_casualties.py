@@ -29,7 +29,7 @@ def count(result, kind: str = "killed") -> int | None:
     ("Police said the man, 35, died at the scene after being shot several times.", 1),
     ("A woman and her two children were killed in an air strike on their home.", 3),
     ("A teenager was stabbed to death in a park.", 1),
-    ("The death toll from the market bombing rose to 45.", 45),
+    ("The death toll from the bombing rose to 45.", 45),
     ("A roadside bomb killed a soldier and wounded two others in the north.", 1),
     ("6 October 2016: eight people were killed in rocket attacks on the city.", 8),
     ("Sun Sep 4 2016 Army kills five militants in Daraa province.", 5),
