@@ -141,3 +141,15 @@ def test_later_groups_are_not_added_to_the_lead(tagger):
 ])
 def test_background_tolls_in_other_languages(tagger, language, text, deaths):
     assert count(tagger.tag("", text, language)) == deaths
+
+
+@pytest.mark.parametrize("language, text, deaths", [
+    ("fr", "Depuis 2011, la guerre a fait plus de 280.000 morts. Lundi, une frappe aérienne a tué sept civils.", 7),
+    ("es", "Desde 2011 el conflicto ha dejado más de 300.000 muertos. El lunes murieron cinco soldados.", 5),
+    ("ru", "С начала войны погибли более 10.000 человек. В понедельник пять человек погибли при обстреле.", 5),
+    ("uk", "З початку війни загинули понад 10.000 людей. У понеділок семеро людей загинули під час обстрілу.", 7),
+    ("tr", "Savaş başladığından beri 10.000 kişi öldü. Pazartesi günkü saldırıda beş asker öldü.", 5),
+    ("ar", "ومنذ بداية الحرب قتل أكثر من 300000 شخص. وقتل خمسة جنود في هجوم يوم الاثنين.", 5),
+])
+def test_a_war_total_first_is_still_not_the_event(tagger, language, text, deaths):
+    assert count(tagger.tag("", text, language)) == deaths
