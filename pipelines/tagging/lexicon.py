@@ -12,6 +12,10 @@ from pipelines.tagging.matcher import PhraseIndex, parse_phrase
 from schemas import TAXONOMY_FILE, data_path
 
 CASUALTY_KINDS = ("killed", "injured", "abducted")
+# Phrase lists that place a casualty figure: what else a figure may count ("arrested"), and the markers of a
+# toll that is not the event's own (a war's total, an earlier incident), matched with the casualty words.
+CASUALTY_CONTEXT = {"not_casualties": "other", "background": "background", "since": "since", "eras": "era",
+                    "wars": "war"}
 
 
 class LexiconError(ValueError):
@@ -47,6 +51,13 @@ class Lexicon:
     not_people: frozenset[str] = frozenset()
     singular: frozenset[str] = frozenset()
     singular_verbs: frozenset[str] = frozenset()
+    singular_links: frozenset[str] = frozenset()
+    context: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    perfect: frozenset[str] = frozenset()
+    vague: frozenset[str] = frozenset()
+    conjunctions: frozenset[str] = frozenset()
+    months: frozenset[str] = frozenset()
+    part_of_total: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
     index: PhraseIndex = field(default_factory=PhraseIndex)
 
@@ -147,6 +158,8 @@ def load_lexicon(path: str | Path, taxonomy: Taxonomy) -> Lexicon:
         if kind not in CASUALTY_KINDS:
             raise LexiconError(f"{path}: casualties: {kind!r} is not one of {', '.join(CASUALTY_KINDS)}")
         casualties[kind] = tuple(_check_phrase(path, f"casualties {kind!r}", p) for p in phrases or ())
+    context = {kind: tuple(_check_phrase(path, section, p) for p in data.get(section) or ())
+               for section, kind in CASUALTY_CONTEXT.items()}
     numbers = data.get("number_words") or {}
     if not isinstance(numbers, dict) or not all(isinstance(v, int) for v in numbers.values()):
         raise LexiconError(f"{path}: number_words must map words to whole numbers")
@@ -162,6 +175,13 @@ def load_lexicon(path: str | Path, taxonomy: Taxonomy) -> Lexicon:
         not_people=_words(data, "not_people"),
         singular=_words(data, "singular"),
         singular_verbs=_words(data, "singular_verbs"),
+        singular_links=_words(data, "singular_links"),
+        context=context,
+        perfect=_words(data, "perfect"),
+        vague=_words(data, "vague"),
+        conjunctions=_words(data, "conjunctions"),
+        months=_words(data, "months"),
+        part_of_total=_words(data, "part_of_total"),
         prefixes=tuple(sorted((str(p) for p in data.get("prefixes") or ()), key=len, reverse=True)),
     )
     index = PhraseIndex(prefixes=lexicon.prefixes)
@@ -173,6 +193,9 @@ def load_lexicon(path: str | Path, taxonomy: Taxonomy) -> Lexicon:
         for term in terms:
             index.add(term.text, ("topic", code))
     for kind, phrases in casualties.items():
+        for phrase in phrases:
+            index.add(phrase, ("casualty", kind))
+    for kind, phrases in context.items():
         for phrase in phrases:
             index.add(phrase, ("casualty", kind))
     object.__setattr__(lexicon, "index", index)
