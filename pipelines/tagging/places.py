@@ -50,8 +50,10 @@ REGION_WEIGHT = 1.5
 LOWER_CASE_MIN_POPULATION = 100_000
 # A text is lower-cased when fewer than this share of its words inside sentences are capitalised (news
 # capitalises about one in eight), counted over at least this many words.
-LOWER_CASE_SHARE = 0.02
+LOWER_CASE_SHARE = 0.03
 LOWER_CASE_MIN_WORDS = 30
+# The first letter of each Latin word of a text's words joined by spaces.
+_LATIN_INITIAL = re.compile(r"(?<![^ ])[A-Za-z]")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 # How much a mention says "this is where": a headline mention counts double; a demonym ("Russian
 # warplanes", "Israeli fans") or an actor's home country names who acts more than where, so counts half;
@@ -384,13 +386,16 @@ class Gazetteer:
                                      self._aside(tokens, first, last), self._in_region_name(tokens, first, last)))
         return mentions
 
-    def lower_cased(self, tokens: TokenList) -> bool:
-        """Whether a text is written (mostly) in lower case: its Latin words inside sentences are hardly ever
-        capitalised."""
-        sentence_of, originals = tokens.sentence_of, tokens.originals
-        inner = [originals[k][0] for k in range(1, len(originals))
-                 if sentence_of[k] == sentence_of[k - 1] and originals[k][0].isascii() and originals[k][0].isalpha()]
-        return len(inner) >= LOWER_CASE_MIN_WORDS and sum(map(str.isupper, inner)) < LOWER_CASE_SHARE * len(inner)
+    @staticmethod
+    def lower_cased(tokens: TokenList, title_sentences: int) -> bool:
+        """Whether a text's body (after its title's sentences) is written in lower case: its Latin words, less
+        one a sentence for the sentence's first, are hardly ever capitalised."""
+        body = next((k for k, sentence in enumerate(tokens.sentence_of) if sentence >= title_sentences),
+                    len(tokens))
+        initials = _LATIN_INITIAL.findall(" ".join(tokens.originals[body:]))
+        sentences = tokens.sentence_of[-1] + 1 - title_sentences if body < len(tokens) else 0
+        capitalised = sum(map(str.isupper, initials)) - sentences
+        return len(initials) >= LOWER_CASE_MIN_WORDS and capitalised < LOWER_CASE_SHARE * len(initials)
 
     def _lower_case_matches(self, tokens: TokenList) -> list[list[Match]]:
         """The indexes' matches in a lower-cased text: names as written in lower case too, less those that are
@@ -473,7 +478,7 @@ class Gazetteer:
         (country names, province names, town names), when worked out already with other indexes'.
         """
         tokens = TokenList.of(tokens)
-        if self.lower_cased(tokens):
+        if self.lower_cased(tokens, title_sentences):
             found = self._lower_case_matches(tokens)
         countries, regions, towns = found or [list(index.find(tokens, start)) for index, start in self.indexes]
         scores, first_seen, country_spans, named = self._countries_in(tokens, title_sentences, countries)
@@ -578,7 +583,7 @@ class Gazetteer:
     @staticmethod
     def _region_json(region: Region) -> dict[str, Any]:
         return {"name": region.name, "country_code": region.country, "admin1": region.admin1,
-                "lat": None, "lon": None, "gazetteer_id": f"iso3166-2:{region.code}"}
+                "lat": None, "lon": None, "gazetteer_id": f"iso3166:{region.code}"}
 
     @staticmethod
     def _city_json(city: City) -> dict[str, Any]:
