@@ -94,7 +94,9 @@ def test_a_loaded_gazetteer_is_out_of_the_collectors_walks_and_still_freed():
 # Lower-cased news bodies (some Indian sites lower-case the whole text): names match in lower case too.
 LOWER_CASED = ("thousands of protesters gathered in kolkata, west bengal, on tuesday after the arrest of a local "
                "leader. police used tear gas to disperse the crowd outside the party office and several people were "
-               "injured in the clashes that followed, officials said. the state government ordered an inquiry.")
+               "injured in the clashes that followed, officials said. the state government ordered an inquiry into the "
+               "violence and asked the district administration to submit a report within a week. shops in the area "
+               "stayed shut on wednesday and traffic was diverted as a precaution.")
 
 
 def test_a_lower_cased_text_is_placed_by_its_state_and_city(tagger):
@@ -106,14 +108,17 @@ def test_a_lower_cased_text_is_placed_by_its_state_and_city(tagger):
 def test_a_lower_cased_district_and_state_give_the_country(tagger):
     text = ("five maoist rebels were killed in an encounter with security forces in the bijapur district of "
             "chhattisgarh on friday, the police said. the operation was launched after a tip-off about armed cadres "
-            "in the forest near the border.")
+            "in the forest near the border. two jawans were injured in the exchange of fire and were flown to the "
+            "district hospital, where their condition was said to be stable. a large quantity of arms and explosives "
+            "was recovered from the spot, the officer added.")
     assert tagger.tag("", text).locations[0]["country_code"] == "IN"
 
 
 def test_english_words_in_a_lower_cased_text_are_not_places(tagger):
     text = ("the turkey and the chicken were sold at the market in reading the old way, the man said, and the price "
             "of bread rose again this week as the union asked for more pay for the workers of the farm and the mill "
-            "down the road.")
+            "down the road. many said the cost of living had gone up so much that they could not keep up, and the "
+            "market would close early on the last day of the week so that the traders could go home.")
     assert tagger.tag("", text).locations == []
 
 

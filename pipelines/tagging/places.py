@@ -50,8 +50,8 @@ REGION_WEIGHT = 1.5
 LOWER_CASE_MIN_POPULATION = 100_000
 # A text is lower-cased when fewer than this share of its words inside sentences are capitalised (news
 # capitalises about one in eight), counted over at least this many words.
-LOWER_CASE_SHARE = 0.03
-LOWER_CASE_MIN_WORDS = 30
+LOWER_CASE_SHARE = 0.02
+LOWER_CASE_MIN_WORDS = 60
 # The first letter of each Latin word of a text's words joined by spaces.
 _LATIN_INITIAL = re.compile(r"(?<![^ ])[A-Za-z]")
 _YEAR = re.compile(r"(?:19|20)\d\d")
