@@ -52,6 +52,8 @@ LOWER_CASE_MIN_POPULATION = 100_000
 # capitalises about one in eight), counted over at least this many words.
 LOWER_CASE_SHARE = 0.02
 LOWER_CASE_MIN_WORDS = 60
+# ... among the body's first words: a lower-cased body is lower-cased throughout.
+LOWER_CASE_SAMPLE = 400
 # The first letter of each Latin word of a text's words joined by spaces.
 _LATIN_INITIAL = re.compile(r"(?<![^ ])[A-Za-z]")
 _YEAR = re.compile(r"(?:19|20)\d\d")
@@ -155,10 +157,8 @@ class _Mention:
     region: bool
     country_too: bool
     cued: bool
-    # Named as where people talked or as past background: not a place of the event.
-    aside: bool = False
-    # The last word of a longer province's or district's name ("Rahim Khail district"): never a town abroad.
-    in_region_name: bool = False
+    # A part of a longer province's or district's name ("Rahim Khail district"): never a town abroad.
+    in_region_name: bool
 
 
 class Gazetteer:
@@ -253,7 +253,8 @@ class Gazetteer:
         translations = [gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=[language], fallback=True)
                         for language in REGION_LANGUAGES]
         self.regions: dict[str, Region] = {}
-        self.by_region = PhraseIndex(prefixes=TOWN_CLITICS)
+        # No clitics: pycountry has no Arabic names, and every index with prefixes looks at every new word.
+        self.by_region = PhraseIndex()
         for subdivision in pycountry.subdivisions:
             country = subdivision.country_code
             if subdivision.parent_code or subdivision.type not in types or country not in self.country_names:
@@ -383,7 +384,7 @@ class Gazetteer:
                                      (first, last) in country_spans,
                                      not longer and (before_word in self.cues_before or suffixed
                                                       or (first, last) not in exact),
-                                     self._aside(tokens, first, last), self._in_region_name(tokens, first, last)))
+                                     self._in_region_name(tokens, first, last)))
         return mentions
 
     @staticmethod
@@ -392,8 +393,9 @@ class Gazetteer:
         one a sentence for the sentence's first, are hardly ever capitalised."""
         body = next((k for k, sentence in enumerate(tokens.sentence_of) if sentence >= title_sentences),
                     len(tokens))
-        initials = _LATIN_INITIAL.findall(" ".join(tokens.originals[body:]))
-        sentences = tokens.sentence_of[-1] + 1 - title_sentences if body < len(tokens) else 0
+        end = min(len(tokens), body + LOWER_CASE_SAMPLE)
+        initials = _LATIN_INITIAL.findall(" ".join(tokens.originals[body:end]))
+        sentences = tokens.sentence_of[end - 1] + 1 - title_sentences if body < end else 0
         capitalised = sum(map(str.isupper, initials)) - sentences
         return len(initials) >= LOWER_CASE_MIN_WORDS and capitalised < LOWER_CASE_SHARE * len(initials)
 
@@ -496,8 +498,7 @@ class Gazetteer:
         # other towns imply ("Washington" must not make every surname an American town).
         anchors = Counter(scores)
         evidenced = named | {self.regions[code].country for code in named_regions}
-        mentions = [m for m in self._city_mentions(tokens, title_sentences, towns, country_spans, sentences)
-                    if not m.aside]
+        mentions = self._city_mentions(tokens, title_sentences, towns, country_spans, sentences)
         text = {id(m): " ".join(tokens.originals[m.first:m.last + 1]) for m in mentions}
         chosen: Counter[int] = Counter()
         named_as_town: set[int] = set()
@@ -516,6 +517,9 @@ class Gazetteer:
                                      mention.in_region_name)
                 if city is None:
                     unsettled.append(mention)
+                    continue
+                # Asked of the towns found only: most names matched are no town of the story.
+                if self._aside(tokens, mention.first, mention.last):
                     continue
                 chosen[city.geonameid] += mention.weight
                 evidenced.add(city.country)
