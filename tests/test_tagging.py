@@ -51,6 +51,7 @@ def test_seed_article_through_the_whole_pipeline(tmp_path):
     hasaka = next(loc for loc in seed["locations"] if "asakah" in loc["name"])
     assert abs(hasaka["lat"] - 36.5) < 0.3 and abs(hasaka["lon"] - 40.7) < 0.3
     assert {"Islamic State", "Syrian Democratic Forces"} <= {a["name"] for a in seed["actors"]}
+    assert "Syrian Observatory for Human Rights" not in {a["name"] for a in seed["actors"]}
     assert seed["casualties"]["killed"]["count"] >= 116
     assert any("At least 39" in s for s in seed["casualties"]["killed"]["evidence"])
 
@@ -211,6 +212,11 @@ def test_place_resolved_by_country_context(tagger):
 def test_short_alias_needs_context(tagger):
     assert "Islamic State" in {a["name"] for a in tagger.tag("", "IS militants attacked the town.").actors}
     assert "Islamic State" not in {a["name"] for a in tagger.tag("", "WHAT IS NEXT FOR THE TOWN").actors}
+
+
+def test_a_monitor_quoted_is_not_an_actor(tagger):
+    result = tagger.tag("", "The Syrian Observatory for Human Rights said Islamic State fighters killed five soldiers.")
+    assert [a["name"] for a in result.actors] == ["Islamic State"]
 
 
 def test_sentences_split_on_punctuation_and_paragraphs():

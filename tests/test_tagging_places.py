@@ -89,3 +89,73 @@ def test_a_loaded_gazetteer_is_out_of_the_collectors_walks_and_still_freed():
     gone = weakref.ref(gazetteer)
     del gazetteer, city
     assert gone() is None
+
+
+# Lower-cased news bodies (some Indian sites lower-case the whole text): names match in lower case too.
+LOWER_CASED = ("thousands of protesters gathered in kolkata, west bengal, on tuesday after the arrest of a local "
+               "leader. police used tear gas to disperse the crowd outside the party office and several people were "
+               "injured in the clashes that followed, officials said. the state government ordered an inquiry into the "
+               "violence and asked the district administration to submit a report within a week. shops in the area "
+               "stayed shut on wednesday and traffic was diverted as a precaution.")
+
+
+def test_a_lower_cased_text_is_placed_by_its_state_and_city(tagger):
+    result = tagger.tag("Protest Turns Violent After Local Leader Is Arrested", LOWER_CASED)
+    assert first(result) == ("Kolkata", "IN")
+    assert "iso3166:IN-WB" in {loc["gazetteer_id"] for loc in result.locations}
+
+
+def test_a_lower_cased_district_and_state_give_the_country(tagger):
+    text = ("five maoist rebels were killed in an encounter with security forces in the bijapur district of "
+            "chhattisgarh on friday, the police said. the operation was launched after a tip-off about armed cadres "
+            "in the forest near the border. two jawans were injured in the exchange of fire and were flown to the "
+            "district hospital, where their condition was said to be stable. a large quantity of arms and explosives "
+            "was recovered from the spot, the officer added.")
+    assert tagger.tag("", text).locations[0]["country_code"] == "IN"
+
+
+def test_english_words_in_a_lower_cased_text_are_not_places(tagger):
+    text = ("the turkey and the chicken were sold at the market in reading the old way, the man said, and the price "
+            "of bread rose again this week as the union asked for more pay for the workers of the farm and the mill "
+            "down the road. many said the cost of living had gone up so much that they could not keep up, and the "
+            "market would close early on the last day of the week so that the traders could go home.")
+    assert tagger.tag("", text).locations == []
+
+
+def test_the_place_of_the_violence_not_of_the_talks(tagger):
+    result = tagger.tag("Talks in Geneva", "Delegations met for talks in Geneva on Monday while government forces "
+                                           "kept up the shelling in Idlib, killing four civilians.")
+    assert first(result) == ("Idlib", "SY")
+    assert "CH" not in {loc["country_code"] for loc in result.locations}
+    said = tagger.tag("", "Two soldiers were killed in Kunduz, a spokesman said in Washington.")
+    assert {loc["country_code"] for loc in said.locations} == {"AF"}
+
+
+def test_a_town_named_as_background_is_not_a_place_of_the_event(tagger):
+    result = tagger.tag("Prison attack in Hasaka", "Militants attacked the prison in Hasaka, Syria. The last such "
+                                                   "attempt was made in Derik in 2019.")
+    assert [loc["name"] for loc in result.locations] == ["Al Ḩasakah", "Syria"]
+
+
+def test_a_province_names_the_country(tagger):
+    result = tagger.tag("", "Militants attacked a checkpoint in Kunar province, killing three soldiers.")
+    assert [(loc["name"], loc["country_code"], loc["gazetteer_id"]) for loc in result.locations] == [
+        ("Kunar", "AF", "iso3166:AF-KNR"), ("Afghanistan", "AF", "iso3166:AF")]
+    assert tagger.tag("", "Bandits killed 12 villagers in Zamfara state.").locations[0]["country_code"] == "NG"
+    idlib = tagger.tag("", "Air strikes hit a market in Idlib province.")
+    assert next(loc["admin1"] for loc in idlib.locations if loc["admin1"]) == "SY.12"
+
+
+def test_a_town_inside_a_district_name_is_not_a_town_abroad(tagger):
+    result = tagger.tag("", "Gunmen killed two police officers in Rahim Khail district overnight, officials said.")
+    assert result.locations == []
+
+
+def test_a_first_name_is_not_a_province(tagger):
+    result = tagger.tag("", "Virginia Smith, a spokeswoman, said the convoy was attacked near Goma.")
+    assert "US" not in {loc["country_code"] for loc in result.locations}
+
+
+def test_a_country_known_only_by_a_demonym_is_not_a_place(tagger):
+    result = tagger.tag("", "British jihadists are held in a prison in Hasaka, Syria, that militants attacked.")
+    assert "GB" not in {loc["country_code"] for loc in result.locations}

@@ -124,7 +124,7 @@ class ConflictTagger:
         sentences = title_sentences + split_sentences(text or "")
         tokens = tokenize(sentences)
         n_title = len(title_sentences)
-        terms, named, countries, towns = self._matched(lexicon).find(tokens)
+        terms, named, *places = self._matched(lexicon).find(tokens)
 
         hits: dict[tuple[str, Any], list[int]] = {}
         cues: dict[int, list[tuple[int, int, str]]] = {}
@@ -165,7 +165,7 @@ class ConflictTagger:
             is_conflict=is_conflict,
             score=score,
             topics=self._topics(hits, sentences) if is_conflict else [],
-            locations=self.gazetteer.locate(tokens, n_title, hint, sentences, (countries, towns)),
+            locations=self.gazetteer.locate(tokens, n_title, hint, sentences, places),
             actors=[{"name": a.name, "kind": a.kind} for a, _ in actors],
             casualties=casualty_block(per_sentence, sentences, _trim),
         )

