@@ -140,15 +140,15 @@ class ConflictTagger:
 
         actors = self.actors.find(tokens, named)
         relevance = self._strength(hits, "relevance", lexicon, n_title)
-        relevance = 1 - (1 - relevance) * (1 - ACTOR_WEIGHT) ** sum(
-            1 for actor, _ in actors if actor.kind in ARMED_KINDS)
+        armed = sum(1 for actor, _ in actors if actor.kind in ARMED_KINDS)
+        relevance = 1 - (1 - relevance) * (1 - ACTOR_WEIGHT) ** armed
         event_types = {key.split(".")[0] if not key.startswith("tags.") else key for role, key in hits
                        if role == "topic"}
         relevance = 1 - (1 - relevance) * (1 - TOPIC_WEIGHT) ** len(event_types)
         counter = self._strength(hits, "counter", lexicon, n_title)
         score = relevance * (1 - counter)
         learned = self.model.get(language) if self.model is not None else None
-        if learned is not None and self._names_violence(hits, actors, event_types, lexicon):
+        if learned is not None and self._names_violence(hits, armed, event_types, lexicon):
             score = learned.probability(tokens.words[:LEAD_WORDS], score)
         score = round(score, 3)
         is_conflict = score >= self.taxonomy.conflict_threshold
@@ -171,13 +171,13 @@ class ConflictTagger:
         )
 
     @staticmethod
-    def _names_violence(hits: dict[tuple[str, Any], list[int]], actors: list, event_types: set[str],
+    def _names_violence(hits: dict[tuple[str, Any], list[int]], armed: int, event_types: set[str],
                         lexicon: Lexicon) -> bool:
         """Whether the text names violence beyond loose words: an event phrase, an armed actor or a relevance
         term of at least STRONG_TERM (a casualty word alone does not: "no one was killed or hurt"). The model
         learned from news where "attack" and "war" nearly always mean violence; where nothing else names it, the
         rules alone decide."""
-        return bool(event_types or any(a.kind in ARMED_KINDS for a, _ in actors) or any(
+        return bool(event_types or armed or any(
             lexicon.relevance[key].weight >= STRONG_TERM for role, key in hits if role == "relevance"))
 
     @staticmethod
