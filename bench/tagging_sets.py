@@ -9,6 +9,7 @@ training part; they are cut by month, so the many items about one event in the s
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 OWN_SET = HERE / "data" / "tagging-dev.jsonl"
 REAL = HERE.parent.parent / "shared" / "data" / "tagging-real"
+# Openly licensed sets fetched from their public repositories and converted by bench/get_*.py; outside the repo
+# (the project ships none of them), so a clean clone skips them with a reason.
+EXTERNAL = Path(os.environ.get("SITREP_EVAL_DATA", HERE.parent.parent / "eval-data"))
 PARTS = ("train", "dev", "holdout")
 
 # FA-KES's cause of death as the ACLED event type it is coded under; shootings are battles or attacks on
