@@ -56,13 +56,36 @@ def test_one_victim_shot_dead_is_conflict_which_the_rules_alone_miss(tagger, rul
     assert tagger.tag("", text).is_conflict
 
 
+@pytest.mark.parametrize("text", [
+    "Hundreds of families flee their homes after the night's attack on the border town.",
+    "At least 40 people die after an attack on a crowded market in the north of the country.",
+])
+def test_a_report_that_names_no_violence_plainly_is_lifted_by_the_model(tagger, rules_only, text):
+    score, regime = tagger.rules("", text)
+    assert regime == "loose" and round(score, 3) == rules_only.tag("", text).score
+    assert not rules_only.tag("", text).is_conflict
+    assert tagger.tag("", text).is_conflict
+
+
+@pytest.mark.parametrize("text", [
+    "The senator launched a scathing attack on the budget plan in a fiery debate.",
+    "Police denied rumours of an attack at the mall; no one was killed or hurt.",
+])
+def test_beside_words_of_other_news_or_negated_violence_the_rules_alone_decide(tagger, rules_only, text):
+    score, regime = tagger.rules("", text)
+    assert regime is None
+    assert tagger.tag("", text).score == round(score, 3) == rules_only.tag("", text).score
+    assert not tagger.tag("", text).is_conflict
+
+
 def test_a_language_without_a_model_keeps_the_rules_score(tagger, rules_only):
     text = "Des hommes armés ont attaqué un poste de police, tuant trois agents."
     assert tagger.tag("", text, "fr").score == rules_only.tag("", text, "fr").score
 
 
 def test_the_combined_score_rises_with_the_rules_and_the_file_is_reproducible(tmp_path):
-    entry = {"weights": {"shelling": 2.0}, "bias": -1.0, "combine": {"model": 1.0, "rules": 0.5, "intercept": 0.0}}
+    entry = {"weights": {"shelling": 2.0}, "bias": -1.0, "combine": {"model": 1.0, "rules": 0.5, "intercept": 0.0},
+             "combine_loose": {"model": 0.5, "rules": 0.0, "intercept": -1.0}}
     first, second = tmp_path / "a.json.gz", tmp_path / "b.json.gz"
     write_model(first, "test", {}, {"en": entry})
     write_model(second, "test", {}, {"en": entry})
@@ -70,3 +93,7 @@ def test_the_combined_score_rises_with_the_rules_and_the_file_is_reproducible(tm
     model = RelevanceModel(first).get("en")
     assert model.probability(["shelling"], 0.9) > model.probability(["shelling"], 0.1)
     assert model.probability(["shelling"], 0.5) > model.probability(["football"], 0.5)
+    # Where the text names no violence, the looser fit reads the words and not the rules' score.
+    assert model.probability(["shelling"], 0.9, names_violence=False) == model.probability(["shelling"], 0.1,
+                                                                                           names_violence=False)
+    assert model.probability(["shelling"], 0.5, names_violence=False) < model.probability(["shelling"], 0.5)

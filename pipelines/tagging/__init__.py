@@ -8,7 +8,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipelines.tagging.actors import ActorIndex, default_actors
 from pipelines.tagging.casualties import casualty_block, sentence_counts
@@ -78,6 +78,18 @@ class TagResult:
         }
 
 
+class _Rules(NamedTuple):
+    """The rule matches of one text: topic and relevance hits (by sentence), casualty cues (by sentence), actors,
+    place matches, the rules' score and how the model may combine with it (see ConflictTagger.rules)."""
+
+    hits: dict[tuple[str, Any], list[int]]
+    cues: dict[int, list[tuple[int, int, str]]]
+    actors: list
+    places: list
+    score: float
+    regime: str | None
+
+
 class ConflictTagger:
     """Tags an article: conflict relevance, topic codes with the sentences that fired, places, actors, casualties.
 
@@ -118,20 +130,32 @@ class ConflictTagger:
         with self._lock:
             return self._tag(title, text, language)
 
-    def _tag(self, title: str, text: str, language: str) -> TagResult:
-        lexicon = self._lexicon(language)
+    def rules(self, title: str, text: str, language: str = "en") -> tuple[float, str | None]:
+        """The rules' score alone and how the model may combine with it (the relevance model is trained on these):
+        "violence" where the text names violence, "loose" where it does not, None where it does not and words of
+        other news (sport, markets, medicine) are present too or its violence words are negated, so the rules alone
+        decide ("the senator's scathing attack on the budget", "police denied rumours of an attack")."""
+        with self._lock:
+            tokens, n_title, _ = self._tokens(title, text)
+            found = self._rules(tokens, n_title, self._lexicon(language))
+        return found.score, found.regime
+
+    @staticmethod
+    def _tokens(title: str, text: str) -> tuple[TokenList, int, list[str]]:
         title_sentences = split_sentences(title or "")
         sentences = title_sentences + split_sentences(text or "")
-        tokens = tokenize(sentences)
-        n_title = len(title_sentences)
-        terms, named, *places = self._matched(lexicon).find(tokens)
+        return tokenize(sentences), len(title_sentences), sentences
 
+    def _rules(self, tokens: TokenList, n_title: int, lexicon: Lexicon) -> _Rules:
+        terms, named, *places = self._matched(lexicon).find(tokens)
         hits: dict[tuple[str, Any], list[int]] = {}
         cues: dict[int, list[tuple[int, int, str]]] = {}
+        negated = False
         for first, last, payload in terms:
             role, key = payload  # type: ignore[misc]
             sentence = tokens.sentence_of[first]
             if role != "counter" and self._negated(tokens, first, lexicon):
+                negated = True
                 continue
             if role == "casualty":
                 cues.setdefault(sentence, []).append((first, last, key))
@@ -146,10 +170,17 @@ class ConflictTagger:
                        if role == "topic"}
         relevance = 1 - (1 - relevance) * (1 - TOPIC_WEIGHT) ** len(event_types)
         counter = self._strength(hits, "counter", lexicon, n_title)
-        score = relevance * (1 - counter)
+        regime = ("violence" if self._names_violence(hits, armed, event_types, lexicon)
+                  else None if counter or negated else "loose")
+        return _Rules(hits, cues, actors, places, relevance * (1 - counter), regime)
+
+    def _tag(self, title: str, text: str, language: str) -> TagResult:
+        lexicon = self._lexicon(language)
+        tokens, n_title, sentences = self._tokens(title, text)
+        hits, cues, actors, places, score, regime = self._rules(tokens, n_title, lexicon)
         learned = self.model.get(language) if self.model is not None else None
-        if learned is not None and self._names_violence(hits, armed, event_types, lexicon):
-            score = learned.probability(tokens.words[:LEAD_WORDS], score)
+        if learned is not None and regime is not None:
+            score = learned.probability(tokens.words[:LEAD_WORDS], score, regime == "violence")
         score = round(score, 3)
         is_conflict = score >= self.taxonomy.conflict_threshold
 
@@ -175,8 +206,8 @@ class ConflictTagger:
                         lexicon: Lexicon) -> bool:
         """Whether the text names violence beyond loose words: an event phrase, an armed actor or a relevance
         term of at least STRONG_TERM (a casualty word alone does not: "no one was killed or hurt"). The model
-        learned from news where "attack" and "war" nearly always mean violence; where nothing else names it, the
-        rules alone decide."""
+        learned from news where "attack" and "war" nearly always mean violence; where nothing else names it, its
+        words combine with the rules by the looser fit of such texts, or not at all beside words of other news."""
         return bool(event_types or armed or any(
             lexicon.relevance[key].weight >= STRONG_TERM for role, key in hits if role == "relevance"))
 

@@ -1,7 +1,8 @@
 """A compact linear classifier over word n-grams: how likely a text is conflict news, learned from labelled news.
 
 The model file (schemas/models/) holds, per language it was trained for, the weight of every word and word pair
-it kept, a bias, and how its log-odds combine with the rules' score into one calibrated probability. Features
+it kept, a bias, and how its log-odds combine with the rules' score into one calibrated probability (apart for
+texts that name violence and those that do not). Features
 are the case-folded words of the headline and the lead (news leads say what the story is), digits folded to
 one word, and each adjacent pair; binary, scaled by one over the square root of their number, so a long lead
 weighs no more than a short one. The same function makes the features for training (bench/train_tagging.py)
@@ -45,15 +46,31 @@ def sigmoid(x: float) -> float:
 
 
 @dataclass(frozen=True)
+class Combine:
+    """How the model's log-odds and the rules' combine: sigmoid(model * log-odds + rules * logit(rules) + intercept)."""
+
+    model: float
+    rules: float
+    intercept: float
+
+    @classmethod
+    def of(cls, entry: dict) -> Combine:
+        return cls(model=float(entry["model"]), rules=float(entry["rules"]), intercept=float(entry["intercept"]))
+
+
+@dataclass(frozen=True)
 class LanguageModel:
-    """One language's weights and how its log-odds and the rules' combine."""
+    """One language's weights and how its log-odds and the rules' combine.
+
+    Two combinations are fitted, one where the text names violence (an event phrase, an armed actor, a strong
+    term) and one where it does not: the rules' score means more in the first, and the model alone must carry
+    the second ("the government closes the internet as protests grow"), where its words are weaker evidence.
+    """
 
     weights: dict[str, float]
     bias: float
-    # The calibrated probability is sigmoid(model * model log-odds + rules * rules log-odds + intercept).
-    combine_model: float
-    combine_rules: float
-    combine_intercept: float
+    combine: Combine
+    combine_loose: Combine
 
     def log_odds(self, words: Sequence[str]) -> float:
         found = features(words)
@@ -62,10 +79,10 @@ class LanguageModel:
         weights = self.weights
         return self.bias + sum(weights.get(f, 0.0) for f in found) / math.sqrt(len(found))
 
-    def probability(self, words: Sequence[str], rule_score: float) -> float:
+    def probability(self, words: Sequence[str], rule_score: float, names_violence: bool = True) -> float:
         """The calibrated probability that the text is conflict news, from its words and the rules' score."""
-        return sigmoid(self.combine_model * self.log_odds(words) + self.combine_rules * logit(rule_score)
-                       + self.combine_intercept)
+        c = self.combine if names_violence else self.combine_loose
+        return sigmoid(c.model * self.log_odds(words) + c.rules * logit(rule_score) + c.intercept)
 
 
 class RelevanceModel:
@@ -79,9 +96,8 @@ class RelevanceModel:
         self.card: dict = data.get("card", {})
         self.languages: dict[str, LanguageModel] = {
             language: LanguageModel(weights=entry["weights"], bias=float(entry["bias"]),
-                                    combine_model=float(entry["combine"]["model"]),
-                                    combine_rules=float(entry["combine"]["rules"]),
-                                    combine_intercept=float(entry["combine"]["intercept"]))
+                                    combine=Combine.of(entry["combine"]),
+                                    combine_loose=Combine.of(entry.get("combine_loose", entry["combine"])))
             for language, entry in data["languages"].items()
         }
 
