@@ -1,6 +1,7 @@
 """The labelled sets the tagger is measured on, each split the same way every time into parts.
 
-Every set but the project's own comes from ../shared/data/tagging-real (labelled by others). Each is cut by a
+Every set but the project's own comes from ../shared/data/tagging-real or, converted by bench/get_eval_sets.py from
+public repositories, from EXTERNAL (labelled by others). Each is cut by a
 stable hash into a development part, which settings may be chosen on, and a holdout part, which stays untouched
 until an issue is closed and is reported apart. The WCEP items, the one set licensed for training, also give a
 training part; they are cut by month, so the many items about one event in the same weeks fall on one side.
@@ -22,6 +23,15 @@ REAL = HERE.parent.parent / "shared" / "data" / "tagging-real"
 # (the project ships none of them), so a clean clone skips them with a reason.
 EXTERNAL = Path(os.environ.get("SITREP_EVAL_DATA", HERE.parent.parent / "eval-data"))
 PARTS = ("train", "dev", "holdout")
+# SIB-200's folder for each language the tagger claims (bench/get_eval_sets.py writes one file per language).
+SIB_LANGUAGES = {"en": "eng_Latn", "fr": "fra_Latn", "es": "spa_Latn", "ru": "rus_Cyrl", "uk": "ukr_Cyrl",
+                 "tr": "tur_Latn", "ar": "arb_Arab"}
+PLOVER_FILE = EXTERNAL / "plover-gsr-en.jsonl"
+
+
+def sib_file(language: str, folder: Path = EXTERNAL) -> Path:
+    return folder / f"sib-200-{language}.jsonl"
+
 
 # FA-KES's cause of death as the ACLED event type it is coded under; shootings are battles or attacks on
 # civilians depending on who shot, which the set does not say, and unknown causes say nothing.
@@ -95,6 +105,12 @@ SETS = (
                 "Arabic newswire sentences judged by three annotators (openeventdata/arabic_event_gsr, MIT)"),
     LabelledSet("asnd-arabic", REAL / "asnd-arabic-dev.jsonl",
                 "Arabic news posts by class (ASND, evaluation only)"),
+    # Non-conflict topics of the same sentences in seven languages: the false positive rate per language.
+    *(LabelledSet(f"sib-{language}", sib_file(language),
+                  "SIB-200 topic-labelled FLORES-200 sentences, non-politics topics as negatives (CC BY-SA 4.0)")
+      for language in SIB_LANGUAGES),
+    LabelledSet("plover-gsr", PLOVER_FILE,
+                "PLOVER gold standard wire sentences by event type, mapped in bench/get_eval_sets.py (CC BY-SA 4.0)"),
 )
 
 
