@@ -95,6 +95,8 @@ SETS = (
                 "Arabic newswire sentences judged by three annotators (openeventdata/arabic_event_gsr, MIT)"),
     LabelledSet("asnd-arabic", REAL / "asnd-arabic-dev.jsonl",
                 "Arabic news posts by class (ASND, evaluation only)"),
+    LabelledSet("ucdp-ged", EXTERNAL / "ucdp-ged.jsonl",
+                "UCDP GED 23.1 events in the Central African Republic by their cited headlines (CC BY 4.0)"),
 )
 
 
