@@ -118,6 +118,19 @@ def test_each_topic_from_a_news_sentence(tagger, text, code):
     assert topic["evidence"] == [text]
 
 
+def test_the_kind_of_violence_decides_the_event_type(tagger):
+    """As ACLED codes them: civilians killed by shelling are an explosion, protesters clashing with police a riot;
+    an execution told apart from an air strike keeps its own type."""
+    shelled = codes(tagger.tag("", "Six civilians were killed in shelling of a market in Aleppo, a monitor said."))
+    assert "explosions.shelling" in shelled and "violence_against_civilians" not in shelled
+    rioting = codes(tagger.tag("", "Protesters clashed with police and looted shops in the capital."))
+    assert "riots" in rioting and "battles" not in rioting
+    apart = codes(tagger.tag("Militants executed 12 villagers near Mopti", "Militants executed 12 villagers near "
+                             "Mopti on Sunday. The men were taken from their homes at dawn. Relatives buried them "
+                             "the same day. The army sent troops to the area. Elsewhere, an air strike hit a depot."))
+    assert {"violence_against_civilians.attack", "explosions.air_strike"} <= apart
+
+
 @pytest.mark.parametrize("language, text, code, deaths", [
     ("fr", "Quinze soldats maliens ont été tués lors d'une attaque jihadiste près de Mopti. Les combats ont duré "
      "plusieurs heures.", "battles.armed_clash", 15),

@@ -53,6 +53,36 @@ def _trim(sentence: str) -> str:
     return sentence if len(sentence) <= MAX_EVIDENCE_CHARS else sentence[: MAX_EVIDENCE_CHARS - 1].rstrip() + "…"
 
 
+# ACLED codes an event by how the violence was done: civilians killed by shells, bombs or air strikes are
+# explosions, not violence against civilians; protesters clashing with police are a riot, not a battle. A topic's
+# sentence near one that fires one of these event types (within PASSAGE sentences, the same passage) is that
+# type's evidence, not its own; where such a type fires in the lead (the headline and the first sentences, which
+# say what the story is about), it accounts for the whole story.
+EXPLAINED_BY = {
+    "violence_against_civilians.attack": frozenset({"explosions"}),
+    "battles.armed_clash": frozenset({"protests", "riots"}),
+}
+LEAD_SENTENCES = 3
+PASSAGE = 2
+
+
+def _explained_away(fired: dict[str, list[int]]) -> dict[str, list[int]]:
+    """The fired topics without the sentences a more specific kind of violence accounts for (EXPLAINED_BY); a
+    topic left with no sentence is dropped."""
+    out = dict(fired)
+    for code, by in EXPLAINED_BY.items():
+        if code not in out:
+            continue
+        taken = [i for other, found in fired.items() if other.split(".")[0] in by for i in found]
+        in_lead = any(i < LEAD_SENTENCES for i in taken)
+        kept = [] if in_lead else [i for i in out[code] if all(abs(i - j) > PASSAGE for j in taken)]
+        if kept:
+            out[code] = kept
+        else:
+            del out[code]
+    return out
+
+
 def _empty_casualties() -> dict[str, Any]:
     return {"killed": None, "injured": None, "abducted": None}
 
@@ -234,6 +264,7 @@ class ConflictTagger:
         for (kind, code), found in hits.items():
             if kind == "topic":
                 fired[code] = sorted(set(found))
+        fired = _explained_away(fired)
         # A sub-event type implies its event type (ACLED's two levels).
         for code in list(fired):
             parent = code.split(".")[0]
