@@ -12,8 +12,9 @@ from typing import Any, NamedTuple
 
 from pipelines.tagging.actors import ActorIndex, default_actors
 from pipelines.tagging.casualties import casualty_block, sentence_counts
-from pipelines.tagging.lexicon import Lexicon, Taxonomy, load_lexicons, load_taxonomy
-from pipelines.tagging.matcher import PhraseIndexes, TokenList, tokenize
+from pipelines.tagging.events import event_score, reports_event
+from pipelines.tagging.lexicon import CASUALTY_KINDS, Lexicon, Taxonomy, load_lexicons, load_taxonomy
+from pipelines.tagging.matcher import Match, PhraseIndexes, TokenList, tokenize
 from pipelines.tagging.model import LEAD_WORDS, RelevanceModel, default_model
 from pipelines.tagging.places import Gazetteer, default_gazetteer
 
@@ -136,8 +137,10 @@ class ConflictTagger:
         self.lexicons = lexicons or load_lexicons(taxonomy=self.taxonomy)
         self.actors = actors or default_actors()
         self.gazetteer = gazetteer or default_gazetteer()
-        # Per language: its lexicon's index, the actors' and the gazetteer's, matched together.
+        # Per language: its lexicon's index, the actors' and the gazetteer's, matched together; a lexicon that
+        # folds words to stems is matched apart, on the folded words.
         self._indexes: dict[str, PhraseIndexes] = {}
+        self._names: PhraseIndexes | None = None
         # The indexes learn each word as they first meet it, so a tagger shared by threads (a worker's copies
         # of one DoFn share one) tags one article at a time; under the GIL that costs no throughput.
         self._lock = threading.Lock()
@@ -151,9 +154,18 @@ class ConflictTagger:
 
     def _matched(self, lexicon: Lexicon) -> PhraseIndexes:
         if lexicon.language not in self._indexes:
+            own = [(lexicon.index, None)]
             self._indexes[lexicon.language] = PhraseIndexes(
-                [(lexicon.index, None), (self.actors.index, None), *self.gazetteer.indexes])
+                own if lexicon.stemmer else [*own, (self.actors.index, None), *self.gazetteer.indexes])
         return self._indexes[lexicon.language]
+
+    def _find(self, lexicon: Lexicon, tokens: TokenList) -> list[list[Match]]:
+        """Per index (the lexicon's, the actors', the gazetteer's), every phrase found in the tokens."""
+        if lexicon.stemmer is None:
+            return self._matched(lexicon).find(tokens)
+        if self._names is None:
+            self._names = PhraseIndexes([(self.actors.index, None), *self.gazetteer.indexes])
+        return self._matched(lexicon).find(tokens.folded(lexicon.stemmer.fold)) + self._names.find(tokens)
 
     def tag(self, title: str, text: str, language: str = "en") -> TagResult:
         """The tagging block of one article (language: ISO 639-1; unknown ones use the English lexicon)."""
@@ -177,17 +189,21 @@ class ConflictTagger:
         return tokenize(sentences), len(title_sentences), sentences
 
     def _rules(self, tokens: TokenList, n_title: int, lexicon: Lexicon) -> _Rules:
-        terms, named, *places = self._matched(lexicon).find(tokens)
+        terms, named, *places = self._find(lexicon, tokens)
         hits: dict[tuple[str, Any], list[int]] = {}
         cues: dict[int, list[tuple[int, int, str]]] = {}
+        events: dict[str, list[tuple[int, int, int]]] = {"trigger": [], "target": [], "not_event": []}
         negated = False
         for first, last, payload in terms:
             role, key = payload  # type: ignore[misc]
             sentence = tokens.sentence_of[first]
-            if role != "counter" and self._negated(tokens, first, lexicon):
+            # A marker of a non-event counts whatever negates it: a denied threat still reports no attack.
+            if role != "counter" and key != "not_event" and self._negated(tokens, first, lexicon):
                 negated = True
                 continue
-            if role == "casualty":
+            if role == "event":
+                events[key].append((sentence, first, last))
+            elif role == "casualty":
                 cues.setdefault(sentence, []).append((first, last, key))
             else:
                 hits.setdefault((role, key), []).append(sentence)
@@ -200,9 +216,14 @@ class ConflictTagger:
                        if role == "topic"}
         relevance = 1 - (1 - relevance) * (1 - TOPIC_WEIGHT) ** len(event_types)
         counter = self._strength(hits, "counter", lexicon, n_title)
+        score = relevance * (1 - counter)
+        if lexicon.needs_event:
+            outcomes = [(s, a, b) for s, cue in cues.items() for a, b, kind in cue if kind in CASUALTY_KINDS]
+            score = event_score(score, reports_event(
+                events["trigger"], events["target"], outcomes, (s for s, _, _ in events["not_event"])))
         regime = ("violence" if self._names_violence(hits, armed, event_types, lexicon)
                   else None if counter or negated else "loose")
-        return _Rules(hits, cues, actors, places, relevance * (1 - counter), regime)
+        return _Rules(hits, cues, actors, places, score, regime)
 
     def _tag(self, title: str, text: str, language: str) -> TagResult:
         lexicon = self._lexicon(language)

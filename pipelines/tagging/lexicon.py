@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.tagging.arabic import ArabicStemmer, fold_phrase, stemmer_for
 from pipelines.tagging.matcher import PhraseIndex, parse_phrase
 from schemas import TAXONOMY_FILE, data_path
 
@@ -16,6 +17,11 @@ CASUALTY_KINDS = ("killed", "injured", "abducted")
 # toll that is not the event's own (a war's total, an earlier incident), matched with the casualty words.
 CASUALTY_CONTEXT = {"not_casualties": "other", "background": "background", "since": "since", "eras": "era",
                     "wars": "war"}
+# Phrase lists that say a sentence reports an event: what was done (an attack, a killing), to whom or what, and
+# the markers of one that did not happen or is not told as news (a threat, a foiled plot, a charge in court).
+EVENT_PARTS = {"event_triggers": "trigger", "event_targets": "target", "not_events": "not_event"}
+# Stemmers a lexicon may name: its terms and a text's words are folded to stems before they are matched.
+STEMMERS = ("arabic",)
 
 
 class LexiconError(ValueError):
@@ -59,7 +65,15 @@ class Lexicon:
     months: frozenset[str] = frozenset()
     part_of_total: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
+    # Which event parts the lexicon lists: where it lists triggers, a text must report an event to score high.
+    event_parts: frozenset[str] = frozenset()
+    # Folds a text's words to the stems the index holds (None: words are matched as written).
+    stemmer: ArabicStemmer | None = None
     index: PhraseIndex = field(default_factory=PhraseIndex)
+
+    @property
+    def needs_event(self) -> bool:
+        return "trigger" in self.event_parts
 
 
 @dataclass(frozen=True)
@@ -160,6 +174,11 @@ def load_lexicon(path: str | Path, taxonomy: Taxonomy) -> Lexicon:
         casualties[kind] = tuple(_check_phrase(path, f"casualties {kind!r}", p) for p in phrases or ())
     context = {kind: tuple(_check_phrase(path, section, p) for p in data.get(section) or ())
                for section, kind in CASUALTY_CONTEXT.items()}
+    events = {kind: tuple(_check_phrase(path, section, p) for p in data.get(section) or ())
+              for section, kind in EVENT_PARTS.items()}
+    stemming = data.get("stemmer")
+    if stemming is not None and stemming not in STEMMERS:
+        raise LexiconError(f"{path}: stemmer {stemming!r} is not one of {', '.join(STEMMERS)}")
     numbers = data.get("number_words") or {}
     if not isinstance(numbers, dict) or not all(isinstance(v, int) for v in numbers.values()):
         raise LexiconError(f"{path}: number_words must map words to whole numbers")
@@ -183,21 +202,22 @@ def load_lexicon(path: str | Path, taxonomy: Taxonomy) -> Lexicon:
         months=_words(data, "months"),
         part_of_total=_words(data, "part_of_total"),
         prefixes=tuple(sorted((str(p) for p in data.get("prefixes") or ()), key=len, reverse=True)),
+        event_parts=frozenset(kind for kind, phrases in events.items() if phrases),
     )
+    entries: list[tuple[str, tuple[str, object]]] = [
+        *((term.text, ("relevance", i)) for i, term in enumerate(lexicon.relevance)),
+        *((term.text, ("counter", i)) for i, term in enumerate(lexicon.counter)),
+        *((term.text, ("topic", code)) for code, terms in topics.items() for term in terms),
+        *((phrase, ("casualty", kind)) for kind, phrases in casualties.items() for phrase in phrases),
+        *((phrase, ("casualty", kind)) for kind, phrases in context.items() for phrase in phrases),
+        *((phrase, ("event", kind)) for kind, phrases in events.items() for phrase in phrases),
+    ]
+    if stemming == "arabic":
+        entries = [(fold_phrase(phrase), payload) for phrase, payload in entries]
+        object.__setattr__(lexicon, "stemmer", stemmer_for(phrase for phrase, _ in entries))
     index = PhraseIndex(prefixes=lexicon.prefixes)
-    for i, term in enumerate(lexicon.relevance):
-        index.add(term.text, ("relevance", i))
-    for i, term in enumerate(lexicon.counter):
-        index.add(term.text, ("counter", i))
-    for code, terms in topics.items():
-        for term in terms:
-            index.add(term.text, ("topic", code))
-    for kind, phrases in casualties.items():
-        for phrase in phrases:
-            index.add(phrase, ("casualty", kind))
-    for kind, phrases in context.items():
-        for phrase in phrases:
-            index.add(phrase, ("casualty", kind))
+    for phrase, payload in entries:
+        index.add(phrase, payload)
     object.__setattr__(lexicon, "index", index)
     return lexicon
 

@@ -9,10 +9,12 @@ from functools import cached_property
 from itertools import accumulate, compress, repeat
 from typing import NamedTuple, overload
 
-# Hyphens and apostrophes split words ("al-Qaeda" is "al" "qaeda"), as they do in the lexicon terms.
-TOKEN = re.compile(r"\w+", re.UNICODE)
+# Hyphens and apostrophes split words ("al-Qaeda" is "al" "qaeda"), as they do in the lexicon terms. Arabic's
+# vowel marks and shadda are not word characters to the engine but belong to the word they sit on.
+_WORD = r"[\w\u0610-\u061a\u064b-\u065f\u0670]+"
+TOKEN = re.compile(_WORD, re.UNICODE)
 # The same words as TOKEN with what lies between them: a sentence's split is its words and their offsets.
-_PIECES = re.compile(r"(\w+)", re.UNICODE)
+_PIECES = re.compile(f"({_WORD})", re.UNICODE)
 # A phrase's words must sit close: only spaces or punctuation between them, not a clause.
 MAX_GAP = 3
 # A stem must keep this many letters, or "ab*" would match half the dictionary.
@@ -78,6 +80,14 @@ class TokenList(Sequence[Token]):
             # The same words as TOKEN found, with what lies between them.
             pieces = self._pieces[sentence] = _PIECES.split(self._sentences[sentence])
         return pieces
+
+    def folded(self, fold: Callable[[str], str]) -> TokenList:
+        """The same tokens with each word folded (to a stem, for a lexicon that matches stems)."""
+        copy = TokenList.__new__(TokenList)
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.pop("vocabulary", None)
+        copy.words = list(map(fold, self.words))
+        return copy
 
     @cached_property
     def vocabulary(self) -> set[str]:
