@@ -3,8 +3,9 @@
 Each UCDP event is coded by UCDP's own coders from the reports it cites; the report titles (`source_headline`,
 several joined by ";") are real headlines no one here wrote. The set keeps the titles that describe one event
 and drops those of periodic or compiled reports ("Report of the Secretary-General", "… NOVEMBER 2022", a title
-cited for many events), which say nothing of an event's kind. UCDP data is CC BY 4.0 (Uppsala Conflict Data
-Program, GED 23.1; Sundberg and Melander 2013, Davies, Pettersson and Öberg 2023).
+cited for many events), which say nothing of an event's kind. The mirror states CC0 1.0; UCDP's own terms are
+not in it, so the set is used for evaluation only and never shipped (Uppsala Conflict Data Program, GED 23.1;
+cite Sundberg and Melander 2013, Davies, Pettersson and Öberg 2023).
 
     git clone https://github.com/optgeo/ucdp-23.1-482   # or `fetch github:optgeo/ucdp-23.1-482`
     python bench/get_ucdp.py --mirror ucdp-23.1-482     # writes $SITREP_EVAL_DATA/ucdp-ged.jsonl

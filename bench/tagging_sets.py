@@ -112,7 +112,7 @@ SETS = (
     LabelledSet("plover-gsr", PLOVER_FILE,
                 "PLOVER gold standard wire sentences by event type, mapped in bench/get_eval_sets.py (CC BY-SA 4.0)"),
     LabelledSet("ucdp-ged", EXTERNAL / "ucdp-ged.jsonl",
-                "UCDP GED 23.1 events in the Central African Republic by their cited headlines (CC BY 4.0)"),
+                "UCDP GED 23.1 events in the Central African Republic by their cited headlines (evaluation only)"),
 )
 
 
