@@ -29,6 +29,12 @@ CONFLICT = [
            "Niger.", "violence_against_civilians"),
     ("fr", "L'artillerie russe a bombardé un quartier résidentiel de Kharkiv, blessant quatorze personnes, selon "
            "le gouverneur régional.", "explosions"),
+    # Short reports told by a participle alone, with whom it struck: the forms agree with the victim.
+    ("fr", "Une commerçante abattue par des inconnus armés au marché de Kaga-Bandoro.", None),
+    ("fr", "Mali : un chef de village assassiné près de Mopti par des hommes à moto.",
+     "violence_against_civilians"),
+    ("fr", "Burkina : deux gendarmes tués et un civil blessé dans une attaque contre un poste à Djibo.", None),
+    ("fr", "Des assaillants ont incendié plusieurs maisons d'un village de l'Ituri dans la nuit de lundi.", None),
     ("es", "Al menos diez soldados murieron el martes en una emboscada de guerrilleros en el departamento del "
            "Cauca, informó el Ejército.", "battles"),
     ("es", "Hombres armados abrieron fuego contra un bar en Guanajuato y mataron a seis personas, según la "
@@ -82,6 +88,8 @@ NOT_CONFLICT = [
     ("fr", "Le PSG a battu Lyon 3-1 dimanche en championnat grâce à un doublé de son attaquant vedette."),
     ("fr", "Un séisme de magnitude 6,2 a fait au moins douze morts dans le sud du pays, ont annoncé les secours."),
     ("fr", "Le film a dominé le box-office français pour sa troisième semaine, avec 1,2 million d'entrées."),
+    ("fr", "L'assassin présumé de la romancière a été jugé la semaine dernière par la cour d'assises de Lyon."),
+    ("fr", "Le défenseur a été abattu de fatigue après une saison où son équipe a tiré au but sans relâche."),
     ("es", "El Real Madrid ganó la semifinal tras un tenso enfrentamiento con el Bayern y su delantero marcó dos "
            "goles."),
     ("es", "Las inundaciones causadas por la tormenta dejaron al menos nueve muertos en el sur de México."),

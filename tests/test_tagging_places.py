@@ -159,3 +159,18 @@ def test_a_first_name_is_not_a_province(tagger):
 def test_a_country_known_only_by_a_demonym_is_not_a_place(tagger):
     result = tagger.tag("", "British jihadists are held in a prison in Hasaka, Syria, that militants attacked.")
     assert "GB" not in {loc["country_code"] for loc in result.locations}
+
+
+@pytest.mark.parametrize(("language", "text", "country"), [
+    ("en", "Rebels killed four traders on a road in C.Africa, the United Nations mission said.", "CF"),
+    ("en", "Militiamen clashed with peacekeepers in the CAR on Sunday.", "CF"),
+    ("fr", "RCA : deux éleveurs tués par des hommes armés dans le Nord.", "CF"),
+    ("fr", "Les EAU ont condamné l'attaque de drones contre un dépôt pétrolier.", "AE"),
+])
+def test_countries_named_by_short_forms_and_abbreviations(tagger, language, text, country):
+    assert tagger.tag("", text, language).locations[0]["country_code"] == country
+
+
+def test_an_abbreviation_that_is_a_word_counts_only_in_capitals(tagger):
+    for text in ("Car bomb kills two in a market, police said.", "L'eau potable manque après les combats."):
+        assert all(loc["country_code"] not in {"CF", "AE"} for loc in tagger.tag("", text, "fr").locations)

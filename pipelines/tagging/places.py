@@ -20,7 +20,7 @@ import pycountry
 
 from pipelines.tagging.cache import cached
 from pipelines.tagging.lexicon import LexiconError, load_yaml
-from pipelines.tagging.matcher import Match, PhraseIndex, Start, Token, TokenList, parse_phrase
+from pipelines.tagging.matcher import TOKEN, Match, PhraseIndex, Start, Token, TokenList, parse_phrase
 from schemas import data_path
 
 PLACES_FILE = "places.yaml"
@@ -204,6 +204,15 @@ class Gazetteer:
                     except ValueError as exc:
                         raise LexiconError(f"{path}: {section} {code}: {exc}") from exc
                     self.countries.add(str(alias), (code, demonym))
+        # Abbreviations that are also words ("CAR", "EAU", "US") count only as written (see _countries_in).
+        self.as_written: set[tuple[str, ...]] = set()
+        for code, aliases in (data.get("abbreviations") or {}).items():
+            if code not in self.country_names:
+                raise LexiconError(f"{path}: abbreviations: {code!r} is not an ISO 3166-1 alpha-2 code")
+            for alias in aliases or ():
+                self.countries.add(str(alias), (code, False))
+                self.as_written.add(tuple(TOKEN.findall(str(alias))))
+        self.written_folded = {tuple(w.casefold() for w in words) for words in self.as_written}
         self.region_after = frozenset(str(w).casefold() for w in data.get("region_after") or ())
         self.region_before = frozenset(str(w).casefold() for w in data.get("region_before") or ())
         self.cues_before = frozenset(str(w).casefold() for w in data.get("place_cues_before") or ())
@@ -297,6 +306,9 @@ class Gazetteer:
         # Of overlapping names the longest wins ("South Sudan" over "Sudan", "Saudi Arabia" over "Saudi").
         for first, last in sorted(found, key=lambda s: (s[0], -s[1])):
             if first <= covered:
+                continue
+            folded = tuple(tokens.words[first:last + 1])
+            if folded in self.written_folded and tuple(tokens.originals[first:last + 1]) not in self.as_written:
                 continue
             covered = last
             if self._aside(tokens, first, last):
