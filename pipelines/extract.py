@@ -24,8 +24,10 @@ from connectors.urls import canonical_url
 from pipelines.charset import decode_html
 from schemas.records import Article, FeedEntry, FetchedPage
 
+# A body shorter than this is kept only as short news (flagged `short_body`), and first retried for more text.
 MIN_TEXT_CHARS = 200
-# A paywalled page is kept for its headline and visible lede, but a lede shorter than this is no text at all.
+# A paywalled page is kept for its headline and visible lede, and a short page (flagged `short_body`) for its brief,
+# but a text shorter than this is no text at all.
 MIN_TEASER_CHARS = 40
 # No news site in our feeds predates the web; anything earlier is a birth date, a founding year or a parse error.
 EARLIEST_DATE = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
@@ -396,7 +398,7 @@ class ArticleExtractor:
         flags = self._classify(lambda: _page_text(_parse(utf8, html)), signals, text)
         if "paywalled" in flags:
             text = "\n".join(line for line in text.splitlines() if not _PAYWALL_LINE.search(line))
-        self._check_length(text, flags)
+        text = self._short_news(text, flags, plain_text(entry.summary))
         published = choose_published_at(entry.published_at, page_date)
         return Article(
             url=page.final_url,
@@ -485,15 +487,24 @@ class ArticleExtractor:
             flags.add("paywalled")
         return flags
 
-    def _check_length(self, text: str, flags: set[str]) -> None:
+    def _short_news(self, text: str, flags: set[str], feed_summary: str | None) -> str:
+        """The text to keep from a body under the minimum, flagged `short_body`: a wire brief or a flash is the
+        first report of an event. The feed's summary stands in when it says more than the page. Only a page with no
+        text, or with less than a sentence (a button, a caption), is refused."""
         if "paywalled" in flags:
             if len(text) < MIN_TEASER_CHARS:
                 raise ExtractionError(f"paywall stub with no visible text ({len(text)} characters)")
-            return
+            return text
         if not text:
             raise ExtractionError("no article body found in the page")
-        if len(text) < self.min_text_chars:
-            raise ExtractionError(f"article body too short ({len(text)} characters, minimum {self.min_text_chars})")
+        if len(text) >= self.min_text_chars:
+            return text
+        if feed_summary and len(feed_summary) > len(text):
+            text = feed_summary
+        if len(text) < MIN_TEASER_CHARS:
+            raise ExtractionError(f"no usable text: {len(text)} characters, too few for a sentence of news")
+        flags.add("short_body")
+        return text
 
 
 def article_from_text(entry: FeedEntry, text: str, fetched_at: str) -> Article:

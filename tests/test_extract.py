@@ -67,8 +67,34 @@ def test_page_without_body_is_an_error():
         ArticleExtractor().extract(page(b"<html><body><nav><a href='/'>Home</a></nav></body></html>"))
 
 
-def test_short_body_is_an_error():
-    with pytest.raises(ExtractionError, match="too short"):
+BRIEF = "An air strike on a village killed 7 people, a monitoring group said."
+
+
+def brief_page(body_text: str, **entry: object) -> FetchedPage:
+    html = ("<html><head><title>Air strike kills 7</title></head><body><nav><a href='/'>Home</a> <a href='/world'>"
+            f"World</a></nav><article><h1>Air strike kills 7</h1><p>{body_text}</p></article></body></html>")
+    return page(html.encode(), **entry)
+
+
+def test_short_news_is_kept_flagged_short_body():
+    article = ArticleExtractor().extract(brief_page(BRIEF, published_at="2022-01-23T09:41:00Z"))
+    assert article.text == BRIEF
+    assert article.flags == ("short_body",)
+    assert article.language == "en"
+
+
+def test_feed_summary_stands_in_when_it_says_more_than_the_page():
+    summary = (BRIEF + " Rescue teams were still searching the rubble on Monday evening, and the toll was "
+               "expected to rise.")
+    article = ArticleExtractor().extract(brief_page(BRIEF, summary=f"<p>{summary}</p>"))
+    assert article.text == summary
+    assert "short_body" in article.flags
+    # A summary shorter than the page's own brief does not replace it.
+    assert ArticleExtractor().extract(brief_page(BRIEF, summary="Air strike.")).text == BRIEF
+
+
+def test_page_with_no_usable_text_stays_a_dead_letter():
+    with pytest.raises(ExtractionError, match="no usable text"):
         ArticleExtractor().extract(page(b"<html><body><article><p>Shelling resumed.</p></article></body></html>"))
     with pytest.raises(ExtractionError, match="paywall stub"):
         ArticleExtractor().extract(page(b"<html><body><article><p>Subscribe to read.</p></article></body></html>"))
