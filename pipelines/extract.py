@@ -283,10 +283,8 @@ class BodyPolicy:
 
 # Chosen by 2-fold cross-validation on the extraction benchmark (bench/eval_extraction.py --cv prints the held-out
 # folds), then picked on all its pages the same way: precision first, since boilerplate left in a body becomes false
-# tags downstream; a body under the minimum or under a twentieth of the page's text is retried with recall and
-# trafilatura's fallback extractors (readability, jusText), which find text where its own pass finds little.
-BODY_POLICY = BodyPolicy(first="precision", retry="recall+fallbacks", retry_below_chars=MIN_TEXT_CHARS,
-                         retry_below_share=0.05)
+# tags downstream; a body under the minimum or under a twentieth of the page's text is retried with recall.
+BODY_POLICY = BodyPolicy(first="precision", retry="recall", retry_below_chars=MIN_TEXT_CHARS, retry_below_share=0.05)
 
 
 def prose_chars(text: str) -> int:
