@@ -45,6 +45,8 @@ setup(
                 "grpcio-tools>=1.78"],
         # bench/train_tagging.py: fitting the relevance model (the package only reads the fitted file)
         "train": ["scikit-learn>=1.5"],
+        # bench/eval_extraction.py: readability-lxml, compared beside trafilatura on the extraction benchmark
+        "bench": ["readability-lxml>=0.9"],
     },
     entry_points={"console_scripts": ["sitrep=pipelines.cli:main"]},
 )

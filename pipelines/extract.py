@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -24,18 +24,27 @@ from connectors.urls import canonical_url
 from pipelines.charset import decode_html
 from schemas.records import Article, FeedEntry, FetchedPage
 
+# A body shorter than this is kept only as short news (flagged `short_body`), and first retried for more text.
 MIN_TEXT_CHARS = 200
-# A paywalled page is kept for its headline and visible lede, but a lede shorter than this is no text at all.
+# A paywalled page is kept for its headline and visible lede, and a short page (flagged `short_body`) for its brief,
+# but a text shorter than this is no text at all.
 MIN_TEASER_CHARS = 40
 # No news site in our feeds predates the web; anything earlier is a birth date, a founding year or a parse error.
 EARLIEST_DATE = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
-# Body extraction settings, chosen on the extraction benchmark (bench/eval_extraction.py), 91 pages:
-#   defaults (balanced, comments, fallbacks)  F1 0.962, ~55 pages/s
-#   precision, no comments, fallbacks         F1 0.978, ~60 pages/s
-#   precision, no comments, fast              F1 0.974, ~96 pages/s   <- chosen: within 0.4 points, 1.6x faster
-#   recall, no comments, fast                 F1 0.970;  balanced, no comments, fast F1 0.971; without tables -0.8
-# Precision also suits us beyond the benchmark: boilerplate left in a body becomes false tags downstream.
-BODY_OPTIONS = {"fast": True, "precision": True, "comments": False, "tables": True, "output_format": "python"}
+# What every body setting shares: no comments, tables kept, images off (the pre-cleaning assumes it), Python output.
+BODY_BASE = {"comments": False, "tables": True, "output_format": "python"}
+# The body settings a BodyPolicy names. "fast" skips trafilatura's fallback extractors (readability, jusText), which
+# otherwise run beside its own pass on every page; precision drops doubtful blocks, recall keeps them.
+BODY_SETTINGS: dict[str, dict[str, bool]] = {
+    "precision": {"fast": True, "precision": True},
+    "balanced": {"fast": True},
+    "recall": {"fast": True, "recall": True},
+    "precision+fallbacks": {"precision": True},
+    "balanced+fallbacks": {},
+    "recall+fallbacks": {"recall": True},
+}
+# A line that reads as prose: long, or of sentence length and ending as sentences end (in the scripts we see).
+_PROSE_END = re.compile(r"[.!?\u3002\uff01\uff1f\u2026:;\"\u201d\u2019\u00bb)\]]$")
 # htmldate, only when neither the feed nor the page's markup gives a date: the original publication date (not the
 # last modification), with its time where the page states one.
 DATE_PARAMS = {"original_date": True, "extensive_search": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
@@ -70,7 +79,7 @@ _CONTENT_TIER = XPath('string(/html/head/meta[@property="article:content_tier"]/
 # What trafilatura's own cleaning deletes (or unwraps) anyway, done before it runs: its raw-tree prunes (XPath regex
 # tests, one Python call per element) and its three whole-tree copies then see half the elements. Left to it:
 # <form> (it keeps a form that wraps the whole article), <figure> (may hold a table), <math> (salvaged as LaTeX),
-# <head> and JSON-LD scripts (they tell it a forum thread). Assumes images off, as in BODY_OPTIONS.
+# <head> and JSON-LD scripts (they tell it a forum thread). Assumes images off, as in BODY_BASE.
 _PRE_CLEANED = tuple(tag for tag in MANUALLY_CLEANED if tag not in {"form", "figure", "math", "head", "script"})
 _PRE_UNWRAPPED = tuple(MANUALLY_STRIPPED)
 # trafilatura's parser settings, with lxml.html's element classes chosen in C: lxml.html's own lookup is a Python call
@@ -244,6 +253,68 @@ class PageSignals:
         return self.og_type.startswith("video") or ("VideoObject" in self.ld_types and not self.ld_types & articles)
 
 
+@dataclass(frozen=True)
+class BodyPolicy:
+    """Which body settings to try, and when a first body is too thin to trust without a second attempt.
+
+    The first setting runs on every page. When its body is shorter than `retry_below_chars`, or than
+    `retry_below_share` of the page's text, the retry setting runs too and `better_body` picks between the two.
+    """
+
+    first: str
+    retry: str | None = None
+    retry_below_chars: int = MIN_TEXT_CHARS
+    retry_below_share: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in (self.first, self.retry):
+            if name is not None and name not in BODY_SETTINGS:
+                raise ValueError(f"unknown body setting {name!r}; known: {', '.join(BODY_SETTINGS)}")
+
+    def wants_retry(self, body: str, page_chars: Callable[[], int]) -> bool:
+        """Whether the first body is thin: under the floor, or a small share of the page's text (counted only
+        for bodies the floor does not already decide, since counting walks the page)."""
+        if self.retry is None:
+            return False
+        if len(body) < self.retry_below_chars:
+            return True
+        return self.retry_below_share > 0 and len(body) < self.retry_below_share * page_chars()
+
+
+# Chosen by 2-fold cross-validation on the extraction benchmark (bench/eval_extraction.py --cv prints the held-out
+# folds), then picked on all its pages the same way: precision first, since boilerplate left in a body becomes false
+# tags downstream; a body under the minimum or under a twentieth of the page's text is retried with recall.
+BODY_POLICY = BodyPolicy(first="precision", retry="recall", retry_below_chars=MIN_TEXT_CHARS, retry_below_share=0.05)
+
+
+def prose_chars(text: str) -> int:
+    """Characters in lines that read as article prose: a line of 120 characters or more, or one of 40 or more
+    that ends as a sentence does. Menus, teaser headlines, bylines and notices score little."""
+    return sum(len(line) for line in text.splitlines()
+               if len(line) >= 120 or (len(line) >= 40 and _PROSE_END.search(line.rstrip())))
+
+
+def better_body(first: str, retry: str) -> str:
+    """The better-supported of two bodies of one page: the retry wins only with more prose than the first, so a
+    recall setting's extra navigation and teasers never displace a real, if short, article."""
+    return retry if prose_chars(retry) > prose_chars(first) else first
+
+
+def choose_body(policy: BodyPolicy, body_of: Callable[[str], str], page_chars: Callable[[], int]) -> str:
+    """The body a policy keeps: the first setting's, or the better-supported of it and the retry's when it is thin.
+    `body_of` runs a named setting on the page; both callables run only when the policy needs them."""
+    body = body_of(policy.first)
+    if policy.retry is not None and policy.wants_retry(body, page_chars):
+        body = better_body(body, body_of(policy.retry))
+    return body
+
+
+def page_text_chars(tree: HtmlElement) -> int:
+    """Length of all text in the page's body, in one C pass (the share a thin body is measured against)."""
+    body = tree.find("body")
+    return len(etree.tostring(body if body is not None else tree, method="text", encoding="unicode"))
+
+
 def _clean_body(text: str, title: str) -> str:
     lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line]
@@ -273,6 +344,14 @@ def _pre_clean(tree: HtmlElement, json_ld: list[HtmlElement]) -> None:
         script.tag = "script"
 
 
+def _source(page: FetchedPage) -> tuple[str, bytes]:
+    """The page's markup as text and as UTF-8 bytes."""
+    if page.text is not None:  # the page came as text, its body is that text's UTF-8: nothing to decode
+        return page.text, page.body
+    html, encoding = decode_html(page.body, page.content_type)
+    return html, page.body if encoding == "utf-8" else html.encode("utf-8")
+
+
 def _parse(utf8: bytes, html: str) -> HtmlElement:
     # lxml parses UTF-8 bytes about twice as fast as a str; trafilatura's loader (with its repairs of broken
     # markup) is the fallback for what that parse rejects.
@@ -290,18 +369,16 @@ def _parse(utf8: bytes, html: str) -> HtmlElement:
 class ArticleExtractor:
     """Turns a FetchedPage into an Article with trafilatura, extracting only the metadata the feed entry lacks."""
 
-    def __init__(self, min_text_chars: int = MIN_TEXT_CHARS) -> None:
+    def __init__(self, min_text_chars: int = MIN_TEXT_CHARS, policy: BodyPolicy = BODY_POLICY) -> None:
         self.min_text_chars = min_text_chars
-        # One options object for the extractor's life: trafilatura reads its config file per Extractor.
-        self.options = Extractor(**BODY_OPTIONS)
+        self.policy = policy
+        # One options object per setting for the extractor's life: trafilatura reads its config file per Extractor.
+        self.options = {name: Extractor(**BODY_BASE, **BODY_SETTINGS[name])
+                        for name in (policy.first, policy.retry) if name is not None}
 
     def extract(self, page: FetchedPage) -> Article:
         entry = page.entry
-        if page.text is not None:  # the page came as text, its body is that text's UTF-8: nothing to decode
-            html, utf8 = page.text, page.body
-        else:
-            html, encoding = decode_html(page.body, page.content_type)
-            utf8 = page.body if encoding == "utf-8" else html.encode("utf-8")
+        html, utf8 = _source(page)
         tree = _parse(utf8, html)
         ld_elements = _LD_SCRIPTS(tree)
         ld_scripts = [script.text for script in ld_elements if script.text]
@@ -312,14 +389,14 @@ class ArticleExtractor:
         page_date = self._page_date(tree, ld_scripts, entry, page.final_url)
         html_lang = tree.get("lang")
         _pre_clean(tree, ld_elements)
-        doc = trafilatura.bare_extraction(tree, options=self.options)
+        body = choose_body(self.policy, lambda setting: self._body(tree, setting), lambda: page_text_chars(tree))
         title = (entry.title or meta.title or "").strip()
-        text = _clean_body(doc.text if doc is not None and doc.text else "", title)
+        text = _clean_body(body, title)
         # The pre-cleaned tree has lost the page's buttons and dialogs: the rare short page is parsed again whole.
         flags = self._classify(lambda: _page_text(_parse(utf8, html)), signals, text)
         if "paywalled" in flags:
             text = "\n".join(line for line in text.splitlines() if not _PAYWALL_LINE.search(line))
-        self._check_length(text, flags)
+        text = self._short_news(text, flags, plain_text(entry.summary))
         published = choose_published_at(entry.published_at, page_date)
         return Article(
             url=page.final_url,
@@ -338,6 +415,27 @@ class ArticleExtractor:
             connector=entry.connector,
             flags=tuple(sorted(flags | (set() if published else {"no_date"}))),
         )
+
+    def _body(self, tree: HtmlElement, setting: str) -> str:
+        # trafilatura works on its own copy of the tree, so a retry sees the same pre-cleaned page.
+        if setting not in self.options:  # a setting outside the policy, asked for by body_candidates
+            self.options[setting] = Extractor(**BODY_BASE, **BODY_SETTINGS[setting])
+        doc = trafilatura.bare_extraction(tree, options=self.options[setting])
+        return doc.text if doc is not None and doc.text else ""
+
+    def body_candidates(self, page: FetchedPage, settings: Iterable[str]) -> tuple[dict[str, str], int]:
+        """What each named body setting makes of the page (raw, before the title line is dropped) and the length of
+        the page's text: the evidence a BodyPolicy is chosen on, without running the whole extraction per policy."""
+        tree = self._prepared_tree(page)
+        return {setting: self._body(tree, setting) for setting in settings}, page_text_chars(tree)
+
+    @staticmethod
+    def _prepared_tree(page: FetchedPage) -> HtmlElement:
+        """The page parsed and pre-cleaned as extract() hands it to trafilatura."""
+        html, utf8 = _source(page)
+        tree = _parse(utf8, html)
+        _pre_clean(tree, _LD_SCRIPTS(tree))
+        return tree
 
     @staticmethod
     def _metadata(tree: HtmlElement, entry: FeedEntry) -> Document:
@@ -387,15 +485,24 @@ class ArticleExtractor:
             flags.add("paywalled")
         return flags
 
-    def _check_length(self, text: str, flags: set[str]) -> None:
+    def _short_news(self, text: str, flags: set[str], feed_summary: str | None) -> str:
+        """The text to keep from a body under the minimum, flagged `short_body`: a wire brief or a flash is the
+        first report of an event. The feed's summary stands in when it says more than the page. Only a page with no
+        text, or with less than a sentence (a button, a caption), is refused."""
         if "paywalled" in flags:
             if len(text) < MIN_TEASER_CHARS:
                 raise ExtractionError(f"paywall stub with no visible text ({len(text)} characters)")
-            return
+            return text
         if not text:
             raise ExtractionError("no article body found in the page")
-        if len(text) < self.min_text_chars:
-            raise ExtractionError(f"article body too short ({len(text)} characters, minimum {self.min_text_chars})")
+        if len(text) >= self.min_text_chars:
+            return text
+        if feed_summary and len(feed_summary) > len(text):
+            text = feed_summary
+        if len(text) < MIN_TEASER_CHARS:
+            raise ExtractionError(f"no usable text: {len(text)} characters, too few for a sentence of news")
+        flags.add("short_body")
+        return text
 
 
 def article_from_text(entry: FeedEntry, text: str, fetched_at: str) -> Article:

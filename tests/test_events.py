@@ -191,3 +191,20 @@ def test_where_the_schema_allows_it_the_validator_decides(sample_events, field, 
     event = {**sample_events[0], field: value}
     assert event_validator().is_valid(event)
     validate_event(event)
+
+
+def test_wire_brief_becomes_an_event_flagged_short_body():
+    # The first report of an event is often a brief: it is tagged and validated like any other article.
+    html = (b"<html><head><title>Air strike kills 7</title></head><body><article><h1>Air strike kills 7</h1><p>An air "
+            b"strike on a village killed 7 people, a monitoring group said.</p></article></body></html>")
+    url = "https://wire.example/2022/01/23/air-strike-kills-7"
+    page = FetchedPage(FeedEntry(link=url, title="Air strike kills 7", published_at="2022-01-23T09:41:00Z"), url, 200,
+                       "text/html; charset=utf-8", html, "2022-01-23T10:00:00Z")
+    article = ArticleExtractor().extract(page)
+    tagger = ConflictTagger()
+    event = build_event(singleton(article), tagger.tag(article.title, article.text, article.language),
+                        Provenance(run_id="test-run", taxonomy_version=tagger.version))
+    validate_event(event)
+    assert event["flags"] == ["short_body"]
+    assert event["text"] == "An air strike on a village killed 7 people, a monitoring group said."
+    assert event["conflict"]["is_conflict"]
