@@ -50,6 +50,9 @@ _PROSE_END = re.compile(r"[.!?\u3002\uff01\uff1f\u2026:;\"\u201d\u2019\u00bb)\]]
 DATE_PARAMS = {"original_date": True, "extensive_search": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
 
 _WS = re.compile(r"[ \t\u00a0]+")
+# A CMS's category or tag slug left as the body's last paragraph ("mn-1-general"): lower-case words joined by
+# hyphens or underscores, no space, nothing a reader reads.
+_SLUG_LINE = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)+")
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/_-]?(0?[1-9]|1[0-2])[/_-]?(0?[1-9]|[12]\d|3[01])(?:/|[_-]|\.html?|$)")
 _LD_TYPE = re.compile(r'"@type"\s*:\s*(?:"([A-Za-z]+)"|\[([^\]]*)\])')
 _NOT_FREE = re.compile(r'"isAccessibleForFree"\s*:\s*"?(?:false|False|FALSE)\b')
@@ -320,6 +323,8 @@ def _clean_body(text: str, title: str) -> str:
     lines = [line for line in lines if line]
     if lines and title and lines[0].casefold() == title.strip().casefold():
         lines = lines[1:]
+    while lines and _SLUG_LINE.fullmatch(lines[-1]):
+        lines.pop()
     return "\n".join(lines)
 
 

@@ -46,6 +46,9 @@ def test_seed_page_body_without_boilerplate():
     assert "At least 39 Kurdish security forces and at least 77 ISIS members have been killed" in article.text
     for boilerplate in ("We use cookies", "Get the morning briefing", "All rights reserved", "More on this story"):
         assert boilerplate not in article.text
+    # The page's last paragraph is the CMS's category slug, which no reader reads.
+    assert article.text.endswith("can carry out assertive attacks.")
+    assert "mn-1-general" not in article.text
     assert article.title == "Clashes continue as a result of ISIS attack on prison in Syria"
     assert article.canonical_url == SEED_URL
     assert article.language == "en"
