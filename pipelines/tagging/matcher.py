@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, compress, count, repeat
+from operator import itemgetter
 from typing import NamedTuple, overload
 
 # Hyphens and apostrophes split words ("al-Qaeda" is "al" "qaeda"), as they do in the lexicon terms.
@@ -92,16 +93,40 @@ class TokenList(Sequence[Token]):
         """Indexes of the tokens of one sentence."""
         return range(self._first[sentence], self._first[sentence + 1])
 
+    def _bounds_of(self, sentence: int) -> list[int]:
+        """Where each piece of a sentence ends: a word's start is the end of the piece before it."""
+        bounds = self._bounds.get(sentence)
+        if bounds is None:
+            bounds = self._bounds[sentence] = list(accumulate(map(len, self._pieces_of(sentence))))
+        return bounds
+
     def _token(self, i: int) -> Token:
         if self._given is not None:
             return self._given[i]
         sentence = self.sentence_of[i]
-        bounds = self._bounds.get(sentence)
-        if bounds is None:
-            bounds = self._bounds[sentence] = list(accumulate(map(len, self._pieces_of(sentence))))
+        bounds = self._bounds_of(sentence)
         k = 2 * (i - self._first[sentence])
         base = self._offsets[sentence] if self._offsets else 0
         return Token(self.words[i], self.originals[i], base + bounds[k], base + bounds[k + 1], sentence)
+
+    def _run(self, picked: range) -> list[Token]:
+        """The tokens of consecutive indexes, made a sentence at a time (a casualty sentence is read whole)."""
+        if self._given is not None or picked.step != 1:
+            return [self._token(i) for i in picked]
+        made: list[Token] = []
+        i = picked.start
+        while i < picked.stop:
+            sentence = self.sentence_of[i]
+            first = self._first[sentence]
+            end = min(picked.stop, self._first[sentence + 1])
+            bounds = self._bounds_of(sentence)
+            starts, ends = bounds[2 * (i - first):2 * (end - first):2], bounds[2 * (i - first) + 1:2 * (end - first):2]
+            base = self._offsets[sentence] if self._offsets else 0
+            if base:
+                starts, ends = [base + b for b in starts], [base + b for b in ends]
+            made += map(Token, self.words[i:end], self.originals[i:end], starts, ends, repeat(sentence))
+            i = end
+        return made
 
     def __len__(self) -> int:
         return len(self.words)
@@ -114,7 +139,7 @@ class TokenList(Sequence[Token]):
 
     def __getitem__(self, index: int | slice) -> Token | list[Token]:
         if isinstance(index, slice):
-            return [self._token(i) for i in range(*index.indices(len(self.words)))]
+            return self._run(range(*index.indices(len(self.words))))
         if index < 0:
             index += len(self.words)
         if not 0 <= index < len(self.words):
@@ -204,6 +229,8 @@ class PhraseIndex:
     _stem_heads: set[str] = field(default_factory=set)
     # How long the heads are: the shortest stem's length (0 until there is a stem).
     _head_length: int = 0
+    # The first letter of every stem.
+    _stem_initials: set[str] = field(default_factory=set)
     # Counts the phrases added: a memo of this index's candidates is stale once it changes.
     changes: int = field(default=0, init=False)
     # What find alone remembers of the words it has seen, per start test (indexes matched together share a
@@ -220,6 +247,7 @@ class PhraseIndex:
                 raise ValueError(f"stem {first!r} is too short")
             self._stems[stem] = (*self._stems.get(stem, ()), (specs, payload))
             self._stem_lengths.add(len(stem))
+            self._stem_initials.add(stem[:1])
             if not self._head_length or len(stem) < self._head_length:
                 # The heads are as long as the shortest stem: the longer, the fewer words they let through.
                 self._head_length = len(stem)
@@ -251,11 +279,15 @@ class PhraseIndex:
 
     def learn(self, unseen: set[str]) -> list[tuple[str, _Candidates]]:
         """The words (not seen before) that may start a phrase, each with its candidate phrases."""
-        # Most words start no phrase in any form: only those that might are looked up in full.
         maybe = self._exact.keys() & unseen
         heads, length, prefixes = self._stem_heads, self._head_length, self.prefixes
         if heads or prefixes:
-            maybe.update([w for w in unseen if w[:length] in heads or w.startswith(prefixes)])
+            # Most words start no phrase in any form. Their first letter, tested at C speed (a Latin-1 letter is
+            # one shared string whose hash is known), lets through the few that might, which are looked up.
+            initials = self._stem_initials.union([prefix[:1] for prefix in prefixes])
+            listed = list(unseen)
+            possible = compress(listed, map(initials.__contains__, map(itemgetter(slice(1)), listed)))
+            maybe.update([w for w in possible if w[:length] in heads or w.startswith(prefixes)])
         learnt = []
         for word in maybe:
             candidates = self._grouped(word)
@@ -267,16 +299,19 @@ class PhraseIndex:
         candidates = self._candidates(word)
         if not candidates:
             return _NONE
+        if max(map(len, map(itemgetter(0), candidates))) == 1:
+            # Every phrase is this one word (most words' case): grouped at C speed.
+            payloads = tuple(map(itemgetter(1), candidates))
+            return _Candidates(tuple(zip(count(), map(itemgetter(0), candidates), payloads)), {}, payloads)
         anyway: list[_Entry] = []
         by_second: dict[str, list[_Entry]] = {}
         for n, (specs, payload) in enumerate(candidates):
-            if len(specs) == 1 or _is_open(specs[1]):
+            # _is_open's test inline: a word such as "san" or "al" starts a thousand town names.
+            if len(specs) == 1 or specs[1].endswith("*"):
                 anyway.append((n, specs, payload))
             else:
                 by_second.setdefault(specs[1], []).append((n, specs, payload))
-        alone = None if by_second or any(len(specs) > 1 for _, specs, _ in anyway) else tuple(
-            payload for _, _, payload in anyway)
-        return _Candidates(tuple(anyway), {w: tuple(e) for w, e in by_second.items()}, alone)
+        return _Candidates(tuple(anyway), {w: tuple(e) for w, e in by_second.items()})
 
     def _rest(self, specs: tuple[_Spec, ...], tokens: TokenList, i: int) -> int | None:
         """Index of the last token of a match whose first word is tokens[i], or None."""
