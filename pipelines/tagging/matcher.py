@@ -19,6 +19,8 @@ MAX_GAP = 3
 # A stem must keep this many letters, or "ab*" would match half the dictionary.
 MIN_STEM = 2
 MEMO_SIZE = 200_000
+# A word that starts this many phrases has its candidates grouped when its index is stored.
+CROWDED = 16
 
 
 class Token(NamedTuple):
@@ -124,7 +126,9 @@ class TokenList(Sequence[Token]):
             base = self._offsets[sentence] if self._offsets else 0
             if base:
                 starts, ends = [base + b for b in starts], [base + b for b in ends]
-            made += map(Token, self.words[i:end], self.originals[i:end], starts, ends, repeat(sentence))
+            # Each Token made as NamedTuple makes it (tuple.__new__), without a Python call per token.
+            made += map(tuple.__new__, repeat(Token), zip(self.words[i:end], self.originals[i:end], starts, ends,
+                                                         repeat(sentence)))
             i = end
         return made
 
@@ -216,6 +220,23 @@ class _Candidates(NamedTuple):
 _NONE = _Candidates((), {})
 
 
+def _group(candidates: Sequence[tuple[tuple[_Spec, ...], Hashable]]) -> _Candidates:
+    """Candidate phrases (specs, payload) grouped as matches_at tries them, numbered in this order."""
+    if max(map(len, map(itemgetter(0), candidates))) == 1:
+        # Every phrase is this one word (most words' case): grouped at C speed.
+        payloads = tuple(map(itemgetter(1), candidates))
+        return _Candidates(tuple(zip(count(), map(itemgetter(0), candidates), payloads)), {}, payloads)
+    anyway: list[_Entry] = []
+    by_second: dict[str, list[_Entry]] = {}
+    for n, (specs, payload) in enumerate(candidates):
+        # _is_open's test inline: a word such as "san" or "al" starts a thousand town names.
+        if len(specs) == 1 or specs[1].endswith("*"):
+            anyway.append((n, specs, payload))
+        else:
+            by_second.setdefault(specs[1], []).append((n, specs, payload))
+    return _Candidates(tuple(anyway), {w: tuple(e) for w, e in by_second.items()})
+
+
 @dataclass
 class PhraseIndex:
     """Phrases indexed by their first word, each carrying a payload; matched token by token."""
@@ -236,6 +257,8 @@ class PhraseIndex:
     # What find alone remembers of the words it has seen, per start test (indexes matched together share a
     # PhraseIndexes instead). Never pickled: a memo is a process's own.
     _alone: dict[Start | None, PhraseIndexes] | None = field(default=None, init=False, repr=False, compare=False)
+    # The candidates of the words that start at least CROWDED phrases, grouped: filled when the index is pickled.
+    _crowded: dict[str, _Candidates] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def add(self, phrase: str, payload: Hashable) -> None:
         self.changes += 1
@@ -256,6 +279,7 @@ class PhraseIndex:
                 self._stem_heads.add(stem[:self._head_length])
         else:
             self._exact[first] = (*self._exact.get(first, ()), (specs, payload))
+            self._crowded.pop(first, None)
 
     def __len__(self) -> int:
         return sum(map(len, self._exact.values())) + sum(map(len, self._stems.values()))
@@ -299,19 +323,11 @@ class PhraseIndex:
         candidates = self._candidates(word)
         if not candidates:
             return _NONE
-        if max(map(len, map(itemgetter(0), candidates))) == 1:
-            # Every phrase is this one word (most words' case): grouped at C speed.
-            payloads = tuple(map(itemgetter(1), candidates))
-            return _Candidates(tuple(zip(count(), map(itemgetter(0), candidates), payloads)), {}, payloads)
-        anyway: list[_Entry] = []
-        by_second: dict[str, list[_Entry]] = {}
-        for n, (specs, payload) in enumerate(candidates):
-            # _is_open's test inline: a word such as "san" or "al" starts a thousand town names.
-            if len(specs) == 1 or specs[1].endswith("*"):
-                anyway.append((n, specs, payload))
-            else:
-                by_second.setdefault(specs[1], []).append((n, specs, payload))
-        return _Candidates(tuple(anyway), {w: tuple(e) for w, e in by_second.items()})
+        crowded = self._crowded.get(word)
+        # When the candidates are the word's own phrases alone (no clitic or stem adds any), they are grouped already.
+        if crowded is not None and len(candidates) == len(self._exact[word]):
+            return crowded
+        return _group(candidates)
 
     def _rest(self, specs: tuple[_Spec, ...], tokens: TokenList, i: int) -> int | None:
         """Index of the last token of a match whose first word is tokens[i], or None."""
@@ -365,7 +381,11 @@ class PhraseIndex:
         return iter(self._alone[start].find(tokens)[0])
 
     def __getstate__(self) -> dict[str, object]:
-        return {name: value for name, value in self.__dict__.items() if name != "_alone"}
+        state = {name: value for name, value in self.__dict__.items() if name != "_alone"}
+        # Grouping a word's candidates is most of what a word new to a process costs, and a few words ("san",
+        # "al", "new") start hundreds of town names: a loaded index has theirs grouped already.
+        state["_crowded"] = {word: _group(entries) for word, entries in self._exact.items() if len(entries) >= CROWDED}
+        return state
 
 
 class PhraseIndexes:
@@ -420,11 +440,14 @@ class PhraseIndexes:
         found: list[list[Match]] = [[] for _ in self.indexes]
         self._learn(tokens.vocabulary)
         memo, words, originals = self._memo, tokens.words, tokens.originals
-        for group, (start, starters) in enumerate(zip(self._starts, self._starters, strict=True)):
-            here = tokens.vocabulary & starters
+        heres = [tokens.vocabulary & starters for starters in self._starters]
+        # The text is read once for where any phrase may start; each start test then reads only those places.
+        anywhere = tokens.where(set().union(*heres)) if sum(map(bool, heres)) > 1 else None
+        for group, (start, here) in enumerate(zip(self._starts, heres, strict=True)):
             if not here:
                 continue
-            at = tokens.where(here)
+            at = tokens.where(here) if anywhere is None else list(
+                compress(anywhere, map(here.__contains__, map(words.__getitem__, anywhere))))
             if start is not None:
                 # Asked once per spelling: most tokens that could start a place name are "the" or "in" in lower case.
                 fit = set(filter(start, set(map(originals.__getitem__, at))))
