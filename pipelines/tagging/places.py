@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -398,7 +399,7 @@ class Gazetteer:
         body = next((k for k, sentence in enumerate(tokens.sentence_of) if sentence >= title_sentences),
                     len(tokens))
         end = min(len(tokens), body + LOWER_CASE_SAMPLE)
-        initials = _LATIN_LETTER.findall("".join([word[:1] for word in tokens.originals[body:end]]))
+        initials = _LATIN_LETTER.findall("".join(map(itemgetter(slice(1)), tokens.originals[body:end])))
         sentences = tokens.sentence_of[end - 1] + 1 - title_sentences if body < end else 0
         capitalised = sum(map(str.isupper, initials)) - sentences
         return len(initials) >= LOWER_CASE_MIN_WORDS and capitalised < LOWER_CASE_SHARE * len(initials)
