@@ -6,14 +6,12 @@ import re
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import accumulate, compress, count, repeat
+from itertools import compress, count, repeat
 from operator import itemgetter
 from typing import NamedTuple, overload
 
 # Hyphens and apostrophes split words ("al-Qaeda" is "al" "qaeda"), as they do in the lexicon terms.
 TOKEN = re.compile(r"\w+", re.UNICODE)
-# The same words as TOKEN with what lies between them: a sentence's split is its words and their offsets.
-_PIECES = re.compile(r"(\w+)", re.UNICODE)
 # A phrase's words must sit close: only spaces or punctuation between them, not a clause.
 MAX_GAP = 3
 # A stem must keep this many letters, or "ab*" would match half the dictionary.
@@ -43,8 +41,6 @@ class TokenList(Sequence[Token]):
         self._offsets = offsets
         self.originals: list[str] = []
         self.sentence_of: list[int] = []
-        # Per sentence looked into: what comes before its first word, the word, what comes after, ...
-        self._pieces: dict[int, list[str]] = {}
         self._first: list[int] = []
         for index, sentence in enumerate(sentences):
             found = TOKEN.findall(sentence)
@@ -73,14 +69,9 @@ class TokenList(Sequence[Token]):
         if self._given is not None:
             return self._given[i + 1].start - self._given[i].end
         sentence = self.sentence_of[i]
-        return len(self._pieces_of(sentence)[2 * (i - self._first[sentence]) + 2])
-
-    def _pieces_of(self, sentence: int) -> list[str]:
-        pieces = self._pieces.get(sentence)
-        if pieces is None:
-            # The same words as TOKEN found, with what lies between them.
-            pieces = self._pieces[sentence] = _PIECES.split(self._sentences[sentence])
-        return pieces
+        k = 2 * (i - self._first[sentence])
+        bounds = self._bounds_of(sentence)
+        return bounds[k + 2] - bounds[k + 1]
 
     @cached_property
     def vocabulary(self) -> set[str]:
@@ -96,10 +87,22 @@ class TokenList(Sequence[Token]):
         return range(self._first[sentence], self._first[sentence + 1])
 
     def _bounds_of(self, sentence: int) -> list[int]:
-        """Where each piece of a sentence ends: a word's start is the end of the piece before it."""
+        """Where each word of a sentence starts and ends, in turn, then the sentence's length."""
         bounds = self._bounds.get(sentence)
         if bounds is None:
-            bounds = self._bounds[sentence] = list(accumulate(map(len, self._pieces_of(sentence))))
+            text = self._sentences[sentence]
+            find = text.find
+            bounds = []
+            end = 0
+            # Each word is the next occurrence of its spelling: only characters that are no word's lie between
+            # two words (a search of the spelling, quicker than matching the sentence again).
+            for word in self.originals[self._first[sentence]:self._first[sentence + 1]]:
+                start = find(word, end)
+                end = start + len(word)
+                bounds.append(start)
+                bounds.append(end)
+            bounds.append(len(text))
+            self._bounds[sentence] = bounds
         return bounds
 
     def _token(self, i: int) -> Token:
@@ -301,17 +304,21 @@ class PhraseIndex:
                         found += self._stems.get(form[:length], ())
         return found
 
-    def learn(self, unseen: set[str]) -> list[tuple[str, _Candidates]]:
-        """The words (not seen before) that may start a phrase, each with its candidate phrases."""
+    def learn(self, unseen: set[str], unseen_initials: set[str] | None = None) -> list[tuple[str, _Candidates]]:
+        """The words (not seen before) that may start a phrase, each with its candidate phrases (unseen_initials:
+        the words' first letters, when the caller has them)."""
         maybe = self._exact.keys() & unseen
         heads, length, prefixes = self._stem_heads, self._head_length, self.prefixes
         if heads or prefixes:
             # Most words start no phrase in any form. Their first letter, tested at C speed (a Latin-1 letter is
             # one shared string whose hash is known), lets through the few that might, which are looked up.
             initials = self._stem_initials.union([prefix[:1] for prefix in prefixes])
-            listed = list(unseen)
-            possible = compress(listed, map(initials.__contains__, map(itemgetter(slice(1)), listed)))
-            maybe.update([w for w in possible if w[:length] in heads or w.startswith(prefixes)])
+            # A text in another script than the stems' and clitics' (English for the Cyrillic stems of towns)
+            # needs no pass at all.
+            if unseen_initials is None or not initials.isdisjoint(unseen_initials):
+                listed = list(unseen)
+                possible = compress(listed, map(initials.__contains__, map(itemgetter(slice(1)), listed)))
+                maybe.update([w for w in possible if w[:length] in heads or w.startswith(prefixes)])
         learnt = []
         for word in maybe:
             candidates = self._grouped(word)
@@ -428,8 +435,9 @@ class PhraseIndexes:
             unseen = set(words)
         self._seen.update(unseen)
         memo = self._memo
+        initials = set(map(itemgetter(slice(1)), unseen))
         for n, (index, group) in enumerate(zip(self.indexes, self._group, strict=True)):
-            for word, candidates in index.learn(unseen):
+            for word, candidates in index.learn(unseen, initials):
                 known = memo.get(word, self._nowhere)
                 memo[word] = (*known[:group], (*known[group], (n, candidates)), *known[group + 1:])
                 self._starters[group].add(word)
