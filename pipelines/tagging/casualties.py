@@ -163,6 +163,12 @@ def sentence_counts(tokens: list[Token], cues: list[tuple[int, int, str]], text:
     A figure after a conjunction that comes right before another casualty word is that word's ("wounded and
     at least six others were abducted").
     """
+    words = [token.text for token in tokens]
+    # Without a figure or a word for one victim ("a", "one") no count is stated: a third of the sentences that
+    # name a casualty word ("the killing", "were wounded") are settled here.
+    if (lexicon.singular.isdisjoint(words) and lexicon.number_words.keys().isdisjoint(words)
+            and not any(map(str.isdecimal, words))):
+        return {}
     totals = _totals(tokens, lexicon) if lexicon.part_of_total else set()
     figures = [Figure(1, f.first, f.last) if _age(f, tokens, text) else f
                for f in find_figures(tokens, text, lexicon) if not _excluded(f, tokens, totals, lexicon)]
