@@ -316,9 +316,12 @@ class Gazetteer:
         ("held in Derik in 2019"): not a place of the event."""
         words, sentence_of = tokens.words, tokens.sentence_of
         low, high = max(0, first - 5), min(len(words), last + 6)
-        # Most names have none of the cue words near them: a look at the words around settles it at C speed.
-        near = words[low:high]
-        if self.venue_cues.isdisjoint(near) and self.venue_after.isdisjoint(near) and self.past_before.isdisjoint(near):
+        # Most names have no venue word beside them ("in" alone is no venue) and no number near them: settled by
+        # a look at their neighbours, without working out which words share their sentence.
+        if not ((first > 0 and words[first - 1] in self.venue_cues
+                 and not self.venue_before.isdisjoint(words[max(0, first - 3):first - 1]))
+                or (last + 1 < len(words) and words[last + 1] in self.venue_after)
+                or any(map(str.isdecimal, words[low:high]))):
             return False
         sentence = sentence_of[first]
         same = [k for k in range(low, high) if sentence_of[k] == sentence and not first <= k <= last]
@@ -517,6 +520,9 @@ class Gazetteer:
             # The mentions left for the second pass, gathered as they fail (no comparing mentions field by field).
             unsettled = []
             for mention in mentions:
+                # The second pass asks again only of a mention it may settle: for the others nothing has changed.
+                if unanchored and (named or chosen or not mention.cued):
+                    continue
                 city = self._resolve(mention.gids, text[id(mention)], anchors,
                                      unanchored and not named and not chosen and mention.cued,
                                      mention.in_region_name)
