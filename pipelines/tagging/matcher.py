@@ -310,15 +310,18 @@ class PhraseIndex:
         maybe = self._exact.keys() & unseen
         heads, length, prefixes = self._stem_heads, self._head_length, self.prefixes
         if heads or prefixes:
-            # Most words start no phrase in any form. Their first letter, tested at C speed (a Latin-1 letter is
-            # one shared string whose hash is known), lets through the few that might, which are looked up.
-            initials = self._stem_initials.union([prefix[:1] for prefix in prefixes])
-            # A text in another script than the stems' and clitics' (English for the Cyrillic stems of towns)
-            # needs no pass at all.
-            if unseen_initials is None or not initials.isdisjoint(unseen_initials):
+            # Most words start no phrase in any form: their heads and first letters, tested at C speed, let
+            # through the few that might, which are looked up. A text in another script than the stems' and
+            # clitics' (English for the Cyrillic stems of towns) needs no test at all.
+            firsts = {prefix[:1] for prefix in prefixes}
+            if unseen_initials is None or not self._stem_initials.isdisjoint(unseen_initials) or not (
+                    firsts.isdisjoint(unseen_initials)):
                 listed = list(unseen)
-                possible = compress(listed, map(initials.__contains__, map(itemgetter(slice(1)), listed)))
-                maybe.update([w for w in possible if w[:length] in heads or w.startswith(prefixes)])
+                if heads:
+                    maybe.update(compress(listed, map(heads.__contains__, map(itemgetter(slice(length)), listed))))
+                if prefixes:
+                    clitic = compress(listed, map(firsts.__contains__, map(itemgetter(slice(1)), listed)))
+                    maybe.update([w for w in clitic if w.startswith(prefixes)])
         learnt = []
         for word in maybe:
             candidates = self._grouped(word)
