@@ -7,6 +7,7 @@ import gc
 import gettext
 import json
 import re
+import string
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -55,8 +56,9 @@ LOWER_CASE_SHARE = 0.02
 LOWER_CASE_MIN_WORDS = 60
 # ... among the body's first words: a lower-cased body is lower-cased throughout.
 LOWER_CASE_SAMPLE = 400
-# The Latin letters of a text's words' first letters.
-_LATIN_LETTER = re.compile(r"[A-Za-z]")
+# The ASCII bytes that are no Latin letter, and the lower-case Latin letters.
+_NOT_LATIN = bytes(b for b in range(128) if not chr(b).isalpha())
+_LOWER_LATIN = string.ascii_lowercase.encode()
 _YEAR = re.compile(r"(?:19|20)\d\d")
 # How much a mention says "this is where": a headline mention counts double; a demonym ("Russian
 # warplanes", "Israeli fans") or an actor's home country names who acts more than where, so counts half;
@@ -402,10 +404,12 @@ class Gazetteer:
         body = next((k for k, sentence in enumerate(tokens.sentence_of) if sentence >= title_sentences),
                     len(tokens))
         end = min(len(tokens), body + LOWER_CASE_SAMPLE)
-        initials = _LATIN_LETTER.findall("".join(map(itemgetter(slice(1)), tokens.originals[body:end])))
+        # The words' first letters that are Latin, as bytes: what is no ASCII letter is dropped at C speed.
+        first_letters = "".join(map(itemgetter(slice(1)), tokens.originals[body:end]))
+        latin = first_letters.encode("ascii", "ignore").translate(None, _NOT_LATIN)
         sentences = tokens.sentence_of[end - 1] + 1 - title_sentences if body < end else 0
-        capitalised = sum(map(str.isupper, initials)) - sentences
-        return len(initials) >= LOWER_CASE_MIN_WORDS and capitalised < LOWER_CASE_SHARE * len(initials)
+        capitalised = len(latin.translate(None, _LOWER_LATIN)) - sentences
+        return len(latin) >= LOWER_CASE_MIN_WORDS and capitalised < LOWER_CASE_SHARE * len(latin)
 
     def _lower_case_matches(self, tokens: TokenList) -> list[list[Match]]:
         """The indexes' matches in a lower-cased text: names as written in lower case too, less those that are
