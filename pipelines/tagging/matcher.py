@@ -169,11 +169,6 @@ _Spec = str
 GAP = "*"
 
 
-def _is_open(spec: _Spec) -> bool:
-    """A stem or a gap: a spec that does not name one next word."""
-    return spec.endswith("*")
-
-
 def _word_fits(spec: _Spec, word: str) -> bool:
     if not spec.endswith("*"):
         return word == spec
@@ -232,7 +227,8 @@ def _group(candidates: Sequence[tuple[tuple[_Spec, ...], Hashable]]) -> _Candida
     anyway: list[_Entry] = []
     by_second: dict[str, list[_Entry]] = {}
     for n, (specs, payload) in enumerate(candidates):
-        # _is_open's test inline: a word such as "san" or "al" starts a thousand town names.
+        # A second spec that is a stem or a gap names no one next word. Tested inline: a word such as "san" or
+        # "al" starts a thousand town names.
         if len(specs) == 1 or specs[1].endswith("*"):
             anyway.append((n, specs, payload))
         else:
@@ -314,8 +310,8 @@ class PhraseIndex:
             # through the few that might, which are looked up. A text in another script than the stems' and
             # clitics' (English for the Cyrillic stems of towns) needs no test at all.
             firsts = {prefix[:1] for prefix in prefixes}
-            if unseen_initials is None or not self._stem_initials.isdisjoint(unseen_initials) or not (
-                    firsts.isdisjoint(unseen_initials)):
+            if (unseen_initials is None or not self._stem_initials.isdisjoint(unseen_initials)
+                    or not firsts.isdisjoint(unseen_initials)):
                 listed = list(unseen)
                 if heads:
                     maybe.update(compress(listed, map(heads.__contains__, map(itemgetter(slice(length)), listed))))
