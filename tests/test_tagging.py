@@ -297,6 +297,30 @@ def test_indexes_matched_together_find_what_each_finds_alone(monkeypatch):
     assert both.find(tokenize(["killed near The Hague"])) == [[(2, 3, "town")], [(0, 0, "verb"), (2, 2, "stem")]]
 
 
+def test_a_stored_index_finds_what_the_index_it_was_stored_from_finds():
+    # A word that starts many phrases has its candidates grouped in the stored index; a phrase added after
+    # loading, and the phrases a clitic form of the word brings, are found as before.
+    import pickle
+
+    from pipelines.tagging import matcher
+    from pipelines.tagging.matcher import PhraseIndex, tokenize
+
+    towns = PhraseIndex(prefixes=("و",))
+    for n in range(matcher.CROWDED):
+        towns.add(f"San Town{n}", n)
+    towns.add("San", "san")
+    towns.add("وsan Town3", "clitic")
+    tokens = tokenize(["San Town3 and San Town12 met in San", "ten in وsan Town3, San Town3 north"])
+    loaded = pickle.loads(pickle.dumps(towns))
+    assert list(loaded.find(tokens)) == list(towns.find(tokens)) == [
+        (0, 1, 3), (0, 0, "san"), (3, 4, 12), (3, 3, "san"), (7, 7, "san"), (10, 11, "clitic"), (10, 11, 3),
+        (10, 10, "san"), (12, 13, 3), (12, 12, "san")]
+    loaded.add("San Town3 north", "longer")
+    towns.add("San Town3 north", "longer")
+    assert list(loaded.find(tokens)) == list(towns.find(tokens))
+    assert (12, 14, "longer") in list(loaded.find(tokens))
+
+
 def test_one_tagger_shared_by_threads_tags_as_a_private_one():
     # A worker's threads share one tagger (Beam's Shared), and its indexes learn words as they meet them:
     # threads switching as often as possible must still get what a tagger of their own gives.

@@ -70,8 +70,12 @@ def find_figures(tokens: list[Token], text: str, lexicon: Lexicon) -> list[Figur
     """The number phrases of one sentence's tokens: digits, number words, 'dozens', ranges as their low end."""
     words = lexicon.number_words
     figures: list[Figure] = []
-    i = 0
-    while i < len(tokens):
+    # Only digits or a number word start a figure: the sentence's other words are passed over in one test each.
+    starts = [i for i, token in enumerate(tokens) if token.text.isdecimal() or token.text in words]
+    following = 0
+    for i in starts:
+        if i < following:
+            continue
         token = tokens[i]
         value = _digits(token)
         j = i
@@ -82,7 +86,6 @@ def find_figures(tokens: list[Token], text: str, lexicon: Lexicon) -> list[Figur
                 j += 1
                 value = value * 1000 + int(tokens[j].text)
             if value in YEARS and j == i and len(token.text) == 4:
-                i += 1
                 continue
         elif token.text in words:
             value = words[token.text]
@@ -96,10 +99,9 @@ def find_figures(tokens: list[Token], text: str, lexicon: Lexicon) -> list[Figur
                     break
                 j += 1
         else:
-            i += 1
             continue
         if value > MAX_FIGURE:
-            i = j + 1
+            following = j + 1
             continue
         # A range counts as its low end: "10 to 15", "10-15", "between 10 and 15".
         low_between = i > 0 and tokens[i - 1].text in ("between", "entre", "от", "між", "ile", "بين")
@@ -111,7 +113,7 @@ def find_figures(tokens: list[Token], text: str, lexicon: Lexicon) -> list[Figur
         elif k < len(tokens) and text[tokens[j].end:tokens[k].start] in ("-", "–") and _digits(tokens[k]) is not None:
             j = k
         figures.append(Figure(value, i, j))
-        i = j + 1
+        following = j + 1
     return figures
 
 
@@ -145,8 +147,10 @@ def _age(figure: Figure, tokens: list[Token], text: str) -> bool:
 
 def _totals(tokens: list[Token], lexicon: Lexicon) -> set[int]:
     """Where a figure after is the total that figures before belong to ('were among')."""
+    # A pair is made only where the word ends such a phrase: most sentences have none.
+    ends = {phrase.rsplit(" ", 1)[-1] for phrase in lexicon.part_of_total}
     return {i for i in range(1, len(tokens))
-            if f"{tokens[i - 1].text} {tokens[i].text}" in lexicon.part_of_total}
+            if tokens[i].text in ends and f"{tokens[i - 1].text} {tokens[i].text}" in lexicon.part_of_total}
 
 
 def sentence_counts(tokens: list[Token], cues: list[tuple[int, int, str]], text: str,
@@ -159,6 +163,12 @@ def sentence_counts(tokens: list[Token], cues: list[tuple[int, int, str]], text:
     A figure after a conjunction that comes right before another casualty word is that word's ("wounded and
     at least six others were abducted").
     """
+    words = [token.text for token in tokens]
+    # Without a figure or a word for one victim ("a", "one") no count is stated: a third of the sentences that
+    # name a casualty word ("the killing", "were wounded") are settled here.
+    if (lexicon.singular.isdisjoint(words) and lexicon.number_words.keys().isdisjoint(words)
+            and not any(map(str.isdecimal, words))):
+        return {}
     totals = _totals(tokens, lexicon) if lexicon.part_of_total else set()
     figures = [Figure(1, f.first, f.last) if _age(f, tokens, text) else f
                for f in find_figures(tokens, text, lexicon) if not _excluded(f, tokens, totals, lexicon)]

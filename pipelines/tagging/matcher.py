@@ -6,20 +6,20 @@ import re
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import accumulate, compress, repeat
+from itertools import compress, count, repeat
+from operator import itemgetter
 from typing import NamedTuple, overload
 
 # Hyphens and apostrophes split words ("al-Qaeda" is "al" "qaeda"), as they do in the lexicon terms. Arabic's
 # vowel marks and shadda are not word characters to the engine but belong to the word they sit on.
-_WORD = r"[\w\u0610-\u061a\u064b-\u065f\u0670]+"
-TOKEN = re.compile(_WORD, re.UNICODE)
-# The same words as TOKEN with what lies between them: a sentence's split is its words and their offsets.
-_PIECES = re.compile(f"({_WORD})", re.UNICODE)
+TOKEN = re.compile(r"[\w\u0610-\u061a\u064b-\u065f\u0670]+", re.UNICODE)
 # A phrase's words must sit close: only spaces or punctuation between them, not a clause.
 MAX_GAP = 3
 # A stem must keep this many letters, or "ab*" would match half the dictionary.
 MIN_STEM = 2
 MEMO_SIZE = 200_000
+# A word that starts this many phrases has its candidates grouped when its index is stored.
+CROWDED = 16
 
 
 class Token(NamedTuple):
@@ -42,8 +42,6 @@ class TokenList(Sequence[Token]):
         self._offsets = offsets
         self.originals: list[str] = []
         self.sentence_of: list[int] = []
-        # Per sentence looked into: what comes before its first word, the word, what comes after, ...
-        self._pieces: dict[int, list[str]] = {}
         self._first: list[int] = []
         for index, sentence in enumerate(sentences):
             found = TOKEN.findall(sentence)
@@ -72,14 +70,9 @@ class TokenList(Sequence[Token]):
         if self._given is not None:
             return self._given[i + 1].start - self._given[i].end
         sentence = self.sentence_of[i]
-        return len(self._pieces_of(sentence)[2 * (i - self._first[sentence]) + 2])
-
-    def _pieces_of(self, sentence: int) -> list[str]:
-        pieces = self._pieces.get(sentence)
-        if pieces is None:
-            # The same words as TOKEN found, with what lies between them.
-            pieces = self._pieces[sentence] = _PIECES.split(self._sentences[sentence])
-        return pieces
+        k = 2 * (i - self._first[sentence])
+        bounds = self._bounds_of(sentence)
+        return bounds[k + 2] - bounds[k + 1]
 
     def folded(self, fold: Callable[[str], str]) -> TokenList:
         """The same tokens with each word folded (to a stem, for a lexicon that matches stems)."""
@@ -102,16 +95,54 @@ class TokenList(Sequence[Token]):
         """Indexes of the tokens of one sentence."""
         return range(self._first[sentence], self._first[sentence + 1])
 
+    def _bounds_of(self, sentence: int) -> list[int]:
+        """Where each word of a sentence starts and ends, in turn, then the sentence's length."""
+        bounds = self._bounds.get(sentence)
+        if bounds is None:
+            text = self._sentences[sentence]
+            find = text.find
+            bounds = []
+            end = 0
+            # Each word is the next occurrence of its spelling: only characters that are no word's lie between
+            # two words (a search of the spelling, quicker than matching the sentence again).
+            for word in self.originals[self._first[sentence]:self._first[sentence + 1]]:
+                start = find(word, end)
+                end = start + len(word)
+                bounds.append(start)
+                bounds.append(end)
+            bounds.append(len(text))
+            self._bounds[sentence] = bounds
+        return bounds
+
     def _token(self, i: int) -> Token:
         if self._given is not None:
             return self._given[i]
         sentence = self.sentence_of[i]
-        bounds = self._bounds.get(sentence)
-        if bounds is None:
-            bounds = self._bounds[sentence] = list(accumulate(map(len, self._pieces_of(sentence))))
+        bounds = self._bounds_of(sentence)
         k = 2 * (i - self._first[sentence])
         base = self._offsets[sentence] if self._offsets else 0
         return Token(self.words[i], self.originals[i], base + bounds[k], base + bounds[k + 1], sentence)
+
+    def _run(self, picked: range) -> list[Token]:
+        """The tokens of consecutive indexes, made a sentence at a time (a casualty sentence is read whole)."""
+        if self._given is not None or picked.step != 1:
+            return [self._token(i) for i in picked]
+        made: list[Token] = []
+        i = picked.start
+        while i < picked.stop:
+            sentence = self.sentence_of[i]
+            first = self._first[sentence]
+            end = min(picked.stop, self._first[sentence + 1])
+            bounds = self._bounds_of(sentence)
+            starts, ends = bounds[2 * (i - first):2 * (end - first):2], bounds[2 * (i - first) + 1:2 * (end - first):2]
+            base = self._offsets[sentence] if self._offsets else 0
+            if base:
+                starts, ends = [base + b for b in starts], [base + b for b in ends]
+            # Each Token made as NamedTuple makes it (tuple.__new__), without a Python call per token.
+            made += map(tuple.__new__, repeat(Token), zip(self.words[i:end], self.originals[i:end], starts, ends,
+                                                         repeat(sentence)))
+            i = end
+        return made
 
     def __len__(self) -> int:
         return len(self.words)
@@ -124,7 +155,7 @@ class TokenList(Sequence[Token]):
 
     def __getitem__(self, index: int | slice) -> Token | list[Token]:
         if isinstance(index, slice):
-            return [self._token(i) for i in range(*index.indices(len(self.words)))]
+            return self._run(range(*index.indices(len(self.words))))
         if index < 0:
             index += len(self.words)
         if not 0 <= index < len(self.words):
@@ -145,11 +176,6 @@ def tokenize(sentences: list[str], offsets: list[int] | None = None) -> TokenLis
 # cost every full collection a walk over them (a fifth of the tagging time), and they pickle compactly.
 _Spec = str
 GAP = "*"
-
-
-def _is_open(spec: _Spec) -> bool:
-    """A stem or a gap: a spec that does not name one next word."""
-    return spec.endswith("*")
 
 
 def _word_fits(spec: _Spec, word: str) -> bool:
@@ -201,6 +227,24 @@ class _Candidates(NamedTuple):
 _NONE = _Candidates((), {})
 
 
+def _group(candidates: Sequence[tuple[tuple[_Spec, ...], Hashable]]) -> _Candidates:
+    """Candidate phrases (specs, payload) grouped as matches_at tries them, numbered in this order."""
+    if max(map(len, map(itemgetter(0), candidates))) == 1:
+        # Every phrase is this one word (most words' case): grouped at C speed.
+        payloads = tuple(map(itemgetter(1), candidates))
+        return _Candidates(tuple(zip(count(), map(itemgetter(0), candidates), payloads)), {}, payloads)
+    anyway: list[_Entry] = []
+    by_second: dict[str, list[_Entry]] = {}
+    for n, (specs, payload) in enumerate(candidates):
+        # A second spec that is a stem or a gap names no one next word. Tested inline: a word such as "san" or
+        # "al" starts a thousand town names.
+        if len(specs) == 1 or specs[1].endswith("*"):
+            anyway.append((n, specs, payload))
+        else:
+            by_second.setdefault(specs[1], []).append((n, specs, payload))
+    return _Candidates(tuple(anyway), {w: tuple(e) for w, e in by_second.items()})
+
+
 @dataclass
 class PhraseIndex:
     """Phrases indexed by their first word, each carrying a payload; matched token by token."""
@@ -214,11 +258,15 @@ class PhraseIndex:
     _stem_heads: set[str] = field(default_factory=set)
     # How long the heads are: the shortest stem's length (0 until there is a stem).
     _head_length: int = 0
+    # The first letter of every stem.
+    _stem_initials: set[str] = field(default_factory=set)
     # Counts the phrases added: a memo of this index's candidates is stale once it changes.
     changes: int = field(default=0, init=False)
     # What find alone remembers of the words it has seen, per start test (indexes matched together share a
     # PhraseIndexes instead). Never pickled: a memo is a process's own.
     _alone: dict[Start | None, PhraseIndexes] | None = field(default=None, init=False, repr=False, compare=False)
+    # The candidates of the words that start at least CROWDED phrases, grouped: filled when the index is pickled.
+    _crowded: dict[str, _Candidates] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def add(self, phrase: str, payload: Hashable) -> None:
         self.changes += 1
@@ -230,6 +278,7 @@ class PhraseIndex:
                 raise ValueError(f"stem {first!r} is too short")
             self._stems[stem] = (*self._stems.get(stem, ()), (specs, payload))
             self._stem_lengths.add(len(stem))
+            self._stem_initials.add(stem[:1])
             if not self._head_length or len(stem) < self._head_length:
                 # The heads are as long as the shortest stem: the longer, the fewer words they let through.
                 self._head_length = len(stem)
@@ -238,6 +287,7 @@ class PhraseIndex:
                 self._stem_heads.add(stem[:self._head_length])
         else:
             self._exact[first] = (*self._exact.get(first, ()), (specs, payload))
+            self._crowded.pop(first, None)
 
     def __len__(self) -> int:
         return sum(map(len, self._exact.values())) + sum(map(len, self._stems.values()))
@@ -259,13 +309,24 @@ class PhraseIndex:
                         found += self._stems.get(form[:length], ())
         return found
 
-    def learn(self, unseen: set[str]) -> list[tuple[str, _Candidates]]:
-        """The words (not seen before) that may start a phrase, each with its candidate phrases."""
-        # Most words start no phrase in any form: only those that might are looked up in full.
+    def learn(self, unseen: set[str], unseen_initials: set[str] | None = None) -> list[tuple[str, _Candidates]]:
+        """The words (not seen before) that may start a phrase, each with its candidate phrases (unseen_initials:
+        the words' first letters, when the caller has them)."""
         maybe = self._exact.keys() & unseen
         heads, length, prefixes = self._stem_heads, self._head_length, self.prefixes
         if heads or prefixes:
-            maybe.update([w for w in unseen if w[:length] in heads or w.startswith(prefixes)])
+            # Most words start no phrase in any form: their heads and first letters, tested at C speed, let
+            # through the few that might, which are looked up. A text in another script than the stems' and
+            # clitics' (English for the Cyrillic stems of towns) needs no test at all.
+            firsts = {prefix[:1] for prefix in prefixes}
+            if (unseen_initials is None or not self._stem_initials.isdisjoint(unseen_initials)
+                    or not firsts.isdisjoint(unseen_initials)):
+                listed = list(unseen)
+                if heads:
+                    maybe.update(compress(listed, map(heads.__contains__, map(itemgetter(slice(length)), listed))))
+                if prefixes:
+                    clitic = compress(listed, map(firsts.__contains__, map(itemgetter(slice(1)), listed)))
+                    maybe.update([w for w in clitic if w.startswith(prefixes)])
         learnt = []
         for word in maybe:
             candidates = self._grouped(word)
@@ -277,16 +338,11 @@ class PhraseIndex:
         candidates = self._candidates(word)
         if not candidates:
             return _NONE
-        anyway: list[_Entry] = []
-        by_second: dict[str, list[_Entry]] = {}
-        for n, (specs, payload) in enumerate(candidates):
-            if len(specs) == 1 or _is_open(specs[1]):
-                anyway.append((n, specs, payload))
-            else:
-                by_second.setdefault(specs[1], []).append((n, specs, payload))
-        alone = None if by_second or any(len(specs) > 1 for _, specs, _ in anyway) else tuple(
-            payload for _, _, payload in anyway)
-        return _Candidates(tuple(anyway), {w: tuple(e) for w, e in by_second.items()}, alone)
+        crowded = self._crowded.get(word)
+        # When the candidates are the word's own phrases alone (no clitic or stem adds any), they are grouped already.
+        if crowded is not None and len(candidates) == len(self._exact[word]):
+            return crowded
+        return _group(candidates)
 
     def _rest(self, specs: tuple[_Spec, ...], tokens: TokenList, i: int) -> int | None:
         """Index of the last token of a match whose first word is tokens[i], or None."""
@@ -340,7 +396,11 @@ class PhraseIndex:
         return iter(self._alone[start].find(tokens)[0])
 
     def __getstate__(self) -> dict[str, object]:
-        return {name: value for name, value in self.__dict__.items() if name != "_alone"}
+        state = {name: value for name, value in self.__dict__.items() if name != "_alone"}
+        # Grouping a word's candidates is most of what a word new to a process costs, and a few words ("san",
+        # "al", "new") start hundreds of town names: a loaded index has theirs grouped already.
+        state["_crowded"] = {word: _group(entries) for word, entries in self._exact.items() if len(entries) >= CROWDED}
+        return state
 
 
 class PhraseIndexes:
@@ -383,8 +443,9 @@ class PhraseIndexes:
             unseen = set(words)
         self._seen.update(unseen)
         memo = self._memo
+        initials = set(map(itemgetter(slice(1)), unseen))
         for n, (index, group) in enumerate(zip(self.indexes, self._group, strict=True)):
-            for word, candidates in index.learn(unseen):
+            for word, candidates in index.learn(unseen, initials):
                 known = memo.get(word, self._nowhere)
                 memo[word] = (*known[:group], (*known[group], (n, candidates)), *known[group + 1:])
                 self._starters[group].add(word)
@@ -395,11 +456,14 @@ class PhraseIndexes:
         found: list[list[Match]] = [[] for _ in self.indexes]
         self._learn(tokens.vocabulary)
         memo, words, originals = self._memo, tokens.words, tokens.originals
-        for group, (start, starters) in enumerate(zip(self._starts, self._starters, strict=True)):
-            here = tokens.vocabulary & starters
+        heres = [tokens.vocabulary & starters for starters in self._starters]
+        # The text is read once for where any phrase may start; each start test then reads only those places.
+        anywhere = tokens.where(set().union(*heres)) if sum(map(bool, heres)) > 1 else None
+        for group, (start, here) in enumerate(zip(self._starts, heres, strict=True)):
             if not here:
                 continue
-            at = tokens.where(here)
+            at = tokens.where(here) if anywhere is None else list(
+                compress(anywhere, map(here.__contains__, map(words.__getitem__, anywhere))))
             if start is not None:
                 # Asked once per spelling: most tokens that could start a place name are "the" or "in" in lower case.
                 fit = set(filter(start, set(map(originals.__getitem__, at))))

@@ -7,12 +7,14 @@ import gc
 import gettext
 import json
 import re
+import string
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +56,9 @@ LOWER_CASE_SHARE = 0.02
 LOWER_CASE_MIN_WORDS = 60
 # ... among the body's first words: a lower-cased body is lower-cased throughout.
 LOWER_CASE_SAMPLE = 400
-# The first letter of each Latin word of a text's words joined by spaces.
-_LATIN_INITIAL = re.compile(r"(?<![^ ])[A-Za-z]")
+# The ASCII bytes that are no Latin letter, and the lower-case Latin letters.
+_NOT_LATIN = bytes(b for b in range(128) if not chr(b).isalpha())
+_LOWER_LATIN = string.ascii_lowercase.encode()
 _YEAR = re.compile(r"(?:19|20)\d\d")
 # How much a mention says "this is where": a headline mention counts double; a demonym ("Russian
 # warplanes", "Israeli fans") or an actor's home country names who acts more than where, so counts half;
@@ -326,8 +329,15 @@ class Gazetteer:
         """A name said as where people talked ("talks resume in Geneva", "Geneva talks") or as past background
         ("held in Derik in 2019"): not a place of the event."""
         words, sentence_of = tokens.words, tokens.sentence_of
-        sentence = sentence_of[first]
         low, high = max(0, first - 5), min(len(words), last + 6)
+        # Most names have no venue word beside them ("in" alone is no venue) and no number near them: settled by
+        # a look at their neighbours, without working out which words share their sentence.
+        if not ((first > 0 and words[first - 1] in self.venue_cues
+                 and not self.venue_before.isdisjoint(words[max(0, first - 3):first - 1]))
+                or (last + 1 < len(words) and words[last + 1] in self.venue_after)
+                or any(map(str.isdecimal, words[low:high]))):
+            return False
+        sentence = sentence_of[first]
         same = [k for k in range(low, high) if sentence_of[k] == sentence and not first <= k <= last]
         if first - 1 in same and words[first - 1] in self.venue_cues and any(
                 words[k] in self.venue_before for k in same if first - 3 <= k < first - 1):
@@ -406,10 +416,12 @@ class Gazetteer:
         body = next((k for k, sentence in enumerate(tokens.sentence_of) if sentence >= title_sentences),
                     len(tokens))
         end = min(len(tokens), body + LOWER_CASE_SAMPLE)
-        initials = _LATIN_INITIAL.findall(" ".join(tokens.originals[body:end]))
+        # The words' first letters that are Latin, as bytes: what is no ASCII letter is dropped at C speed.
+        first_letters = "".join(map(itemgetter(slice(1)), tokens.originals[body:end]))
+        latin = first_letters.encode("ascii", "ignore").translate(None, _NOT_LATIN)
         sentences = tokens.sentence_of[end - 1] + 1 - title_sentences if body < end else 0
-        capitalised = sum(map(str.isupper, initials)) - sentences
-        return len(initials) >= LOWER_CASE_MIN_WORDS and capitalised < LOWER_CASE_SHARE * len(initials)
+        capitalised = len(latin.translate(None, _LOWER_LATIN)) - sentences
+        return len(latin) >= LOWER_CASE_MIN_WORDS and capitalised < LOWER_CASE_SHARE * len(latin)
 
     def _lower_case_matches(self, tokens: TokenList) -> list[list[Match]]:
         """The indexes' matches in a lower-cased text: names as written in lower case too, less those that are
@@ -524,6 +536,9 @@ class Gazetteer:
             # The mentions left for the second pass, gathered as they fail (no comparing mentions field by field).
             unsettled = []
             for mention in mentions:
+                # The second pass asks again only of a mention it may settle: for the others nothing has changed.
+                if unanchored and (named or chosen or not mention.cued):
+                    continue
                 city = self._resolve(mention.gids, text[id(mention)], anchors,
                                      unanchored and not named and not chosen and mention.cued,
                                      mention.in_region_name)
