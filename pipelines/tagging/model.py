@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import pairwise, repeat
 from pathlib import Path
 
 from schemas import data_path
@@ -76,8 +76,8 @@ class LanguageModel:
         found = features(words)
         if not found:
             return self.bias
-        weights = self.weights
-        return self.bias + sum(weights.get(f, 0.0) for f in found) / math.sqrt(len(found))
+        # map over dict.get with a default sums the same values as a generator, without a Python frame each.
+        return self.bias + sum(map(self.weights.get, found, repeat(0.0))) / math.sqrt(len(found))
 
     def probability(self, words: Sequence[str], rule_score: float, names_violence: bool = True) -> float:
         """The calibrated probability that the text is conflict news, from its words and the rules' score."""
