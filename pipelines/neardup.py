@@ -27,7 +27,7 @@ DEFAULT_NUM_PERM = 128
 DEFAULT_SHINGLE = 5
 DEFAULT_ROUNDS = 3
 # Which signature values a state record holds (its "sigv"): signatures of different schemes do not compare.
-# 2 is this module's shingle hashing; records without a "sigv" hold datasketch's SHA-1 signatures.
+# 2 is this module's shingle hashing; a record of another scheme is matched by its URL and text, not as a near copy.
 SIGNATURE_SCHEME = 2
 # Signature values are below 2**32, so a signature packs into 4 bytes per permutation.
 _SIG_DTYPE = np.dtype("<u4")

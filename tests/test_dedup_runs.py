@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import glob
 import json
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -12,9 +11,8 @@ import pytest
 
 import pipelines.batch as batch
 from pipelines.cli import main
-from pipelines.neardup import SIGNATURE_SCHEME
 from pipelines.sinks import EventLinesSink
-from tests.test_dedup_near import OTHER_REPORT, PROTEST, SEGMENT_BEFORE_SIGV, THIRD_REPORT, doc_values
+from tests.test_dedup_near import OTHER_REPORT, PROTEST, THIRD_REPORT
 
 
 def events_of(out: Path) -> list[dict]:
@@ -116,22 +114,6 @@ def test_run_without_articles_keeps_the_state_and_the_next_run_still_matches(tmp
                  "--state", state]) == 0
     assert events_of(tmp_path / "c") == []
     assert counts_of(tmp_path / "c")["already_seen"] == 1 and counts_of(tmp_path / "c")["duplicates"] == 2
-
-
-def test_state_written_before_signature_schemes_still_knows_what_it_saw(tmp_path):
-    state = tmp_path / "state"
-    (state / "dedup" / "segments").mkdir(parents=True)
-    shutil.copy(SEGMENT_BEFORE_SIGV, state / "dedup" / "segments" / "20261126T123856Z-c228f1.jsonl.gz")
-    assert main(["run", "--sample", "--out", str(tmp_path / "b"), "--state", str(state),
-                 "--retention-days", "36500"]) == 0  # the segment's records are from November 2026
-    assert events_of(tmp_path / "b") == []
-    assert counts_of(tmp_path / "b")["already_seen"] == 6
-    [segment] = set(glob.glob(str(state / "dedup" / "segments" / "*.jsonl.gz"))) - {
-        str(state / "dedup" / "segments" / "20261126T123856Z-c228f1.jsonl.gz")}
-    renewed, before = doc_values(Path(segment)), doc_values(SEGMENT_BEFORE_SIGV)
-    assert set(renewed) == set(before) and {v["sigv"] for v in renewed.values()} == {SIGNATURE_SCHEME}
-    assert {k: (v["fp"], v["cluster"]) for k, v in renewed.items()} == {
-        k: (v["fp"], v["cluster"]) for k, v in before.items()}
 
 
 def test_changed_text_is_a_revision_under_the_same_id(tmp_path):
