@@ -26,6 +26,8 @@ def count(result, kind: str = "killed") -> int | None:
     ("Gunmen killed a police officer and two civilians at a checkpoint.", 3),
     ("Clashes between the two sides left 23 civilians, including nine children, dead.", 23),
     ("Three children were among five people killed when a mortar shell hit their home.", 5),
+    ("Three children among 10 killed in attack on convoy, aid group says.", 10),
+    ("Twelve people were killed, among them five children.", 12),
     ("Police said the man, 35, died at the scene after being shot several times.", 1),
     ("A woman and her two children were killed in an air strike on their home.", 3),
     ("A teenager was stabbed to death in a park.", 1),
@@ -47,6 +49,14 @@ def test_killed_and_injured_side_by_side_in_a_headline(tagger):
     result = tagger.tag("Rocket attacks on a neighbourhood kill 10 civilians, injure 16", "")
     assert count(result) == 10
     assert count(result, "injured") == 16
+
+
+@pytest.mark.parametrize("text", [
+    "Police denied rumours of an attack at the mall; no one was killed or hurt.",
+    "Not one of the passengers was hurt when the shell hit the bus station.",
+])
+def test_no_one_hurt_counts_nobody(tagger, text):
+    assert tagger.tag("", text).casualties == {"killed": None, "injured": None, "abducted": None}
 
 
 def test_one_victim_without_a_count_gives_no_injured_for_his_wounds(tagger):

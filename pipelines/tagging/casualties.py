@@ -88,6 +88,8 @@ def find_figures(tokens: list[Token], text: str, lexicon: Lexicon) -> list[Figur
             if value in YEARS and j == i and len(token.text) == 4:
                 continue
         elif token.text in words:
+            if i and tokens[i - 1].text.casefold() in lexicon.negation:
+                continue  # "no one was hurt", "not one survived": a number word that counts nobody
             value = words[token.text]
             while j + 1 < len(tokens) and tokens[j + 1].text in words:
                 nxt = words[tokens[j + 1].text]
@@ -148,9 +150,20 @@ def _age(figure: Figure, tokens: list[Token], text: str) -> bool:
 def _totals(tokens: list[Token], lexicon: Lexicon) -> set[int]:
     """Where a figure after is the total that figures before belong to ('were among')."""
     # A pair is made only where the word ends such a phrase: most sentences have none.
+    # A one-word phrase is the headlines' and counts only right before a figure ("three children among 10
+    # killed"), not in "12 killed, among them five children".
     ends = {phrase.rsplit(" ", 1)[-1] for phrase in lexicon.part_of_total}
-    return {i for i in range(1, len(tokens))
-            if tokens[i].text in ends and f"{tokens[i - 1].text} {tokens[i].text}" in lexicon.part_of_total}
+    found = set()
+    for i in range(len(tokens)):
+        word = tokens[i].text
+        if word not in ends:
+            continue
+        if i and f"{tokens[i - 1].text} {word}" in lexicon.part_of_total:
+            found.add(i)
+        elif word in lexicon.part_of_total and i + 1 < len(tokens) and (
+                tokens[i + 1].text.isdecimal() or tokens[i + 1].text in lexicon.number_words):
+            found.add(i)
+    return found
 
 
 def sentence_counts(tokens: list[Token], cues: list[tuple[int, int, str]], text: str,
@@ -262,8 +275,11 @@ def _singular(tokens: list[Token], cue: int, prev_cue: int, lexicon: Lexicon) ->
     """'a soldier was killed', 'a man died' count one: an article, a noun or two, then a passive verb before
     the cue or a cue that is such a verb."""
     start = max(prev_cue + 1, cue - 5)
-    words = [t.text for t in tokens[start:cue + 1]]
+    words = [t.text.casefold() for t in tokens[start:cue + 1]]
     for i, word in enumerate(words[:-1]):
+        before = words[i - 1] if i else tokens[start - 1].text.casefold() if start else ""
+        if before in lexicon.negation:
+            continue  # "not one of the passengers was hurt"
         if word in lexicon.singular and any(w in lexicon.singular_verbs for w in words[i + 2:]):
             return [Figure(1, start + i, start + i)]
     return []
