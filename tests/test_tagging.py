@@ -236,6 +236,13 @@ def test_sentences_split_on_punctuation_and_paragraphs():
     assert split_sentences("One. Two!\nThree? “Four.” Five") == ["One.", "Two!", "Three?", "“Four.”", "Five"]
 
 
+def test_a_stop_after_an_initial_does_not_end_the_sentence(tagger):
+    assert split_sentences("Gunmen killed 3 in C. African Republic. U.S. forces left.") == [
+        "Gunmen killed 3 in C. African Republic.", "U.S. forces left."]
+    located = tagger.tag("Six killed in attack on village in C. African Republic", "")
+    assert located.locations and located.locations[0]["country_code"] == "CF"
+
+
 def test_term_patterns():
     assert compile_term("clash*").search("fierce clashes broke out")
     assert not compile_term("war").search("the warden said")

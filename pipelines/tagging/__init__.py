@@ -20,9 +20,10 @@ from pipelines.tagging.places import Gazetteer, default_gazetteer
 
 __all__ = ["ConflictTagger", "TagResult", "lead_words", "split_sentences"]
 
-# A sentence ends at a stop (and a closing quote or bracket) before a space, and at every line break. The pattern
-# starts with the stop, which the engine skips to (stops are rarer than spaces).
-_SENTENCE_END = re.compile(r"([.!?؟。][\"'”’)\]]?)\s+")
+# A sentence ends at a stop (and a closing quote or bracket) before a space, and at every line break; a full stop
+# after a lone capital is an initial ("C. African Republic", "U.S. forces", "George W. Bush"), not an end. The
+# pattern starts with the stop, which the engine skips to (stops are rarer than spaces).
+_SENTENCE_END = re.compile(r"((?:(?<!\b[A-Z])\.|[!?؟。])[\"'”’)\]]?)\s+")
 MAX_EVIDENCE = 3
 MAX_EVIDENCE_CHARS = 300
 NEGATION_WINDOW = 3
