@@ -22,8 +22,9 @@ __all__ = ["ConflictTagger", "TagResult", "lead_words", "split_sentences"]
 
 # A sentence ends at a stop (and a closing quote or bracket) before a space, and at every line break; a full stop
 # after a lone capital is an initial ("C. African Republic", "U.S. forces", "George W. Bush"), not an end. The
-# pattern starts with the stop, which the engine skips to (stops are rarer than spaces).
-_SENTENCE_END = re.compile(r"((?:(?<!\b[A-Z])\.|[!?؟。])[\"'”’)\]]?)\s+")
+# pattern starts with the stop, which the engine skips to (stops are rarer than spaces); the initial is tested
+# after the stop, so that skip still works.
+_SENTENCE_END = re.compile(r"([.!?؟。](?<!\b[A-Z]\.)[\"'”’)\]]?)\s+")
 MAX_EVIDENCE = 3
 MAX_EVIDENCE_CHARS = 300
 NEGATION_WINDOW = 3
