@@ -122,10 +122,12 @@ def plan_run(options: SitrepOptions) -> RunPlan:
     if not options.out:
         raise ValueError("--out DIR is required")
     sinks = plan_sinks(options)
+    feeds = tuple(load_feeds(feeds_path)) if feeds_path else None
+    check_paths(options.input, options.out, options.state or default_state_root(), replay)
     return RunPlan(
         run_id=options.run_id or new_run_id(),
         out=options.out,
-        feeds=tuple(load_feeds(feeds_path)) if feeds_path else None,
+        feeds=feeds,
         input=options.input,
         replay=replay,
         policy=fetch_policy(options),
@@ -141,6 +143,46 @@ def plan_run(options: SitrepOptions) -> RunPlan:
         ordering_key=options.ordering_key,
         publish_policy=PublishPolicy(timeout=options.pubsub_timeout),
     )
+
+
+def _is_local(path: str) -> bool:
+    return "://" not in path
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+def check_writable_folder(option: str, path: str) -> None:
+    """A local folder the run writes into: made if missing, and a file written and removed in it, so a run
+    that cannot write there stops before it starts. (On an object store, the run's first write tells.)"""
+    if not _is_local(path):
+        return
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"{option} {path}: is a file, not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, f".sitrep-probe-{secrets.token_hex(4)}")
+        with open(probe, "wb"):
+            pass
+        os.remove(probe)
+    except OSError as exc:
+        raise ValueError(f"{option} {path}: cannot write there ({_reason(exc)})") from exc
+
+
+def check_paths(input_path: str | None, out: str, state: str, replay: str | None) -> None:
+    """The run's local paths, checked before the pipeline is built: each failure is a ValueError naming the
+    option and the problem."""
+    if input_path and _is_local(input_path):
+        if os.path.isdir(input_path):
+            raise ValueError(f"--input {input_path}: is a folder; give a JSONL file (or a pattern such as "
+                             f"{os.path.join(input_path, '*.jsonl')})")
+        if not FileSystems.match([input_path])[0].metadata_list:
+            raise ValueError(f"--input {input_path}: no such file")
+    if replay and _is_local(replay) and not os.path.exists(replay):
+        raise ValueError(f"--replay {replay}: no such file or folder")
+    check_writable_folder("--out", out)
+    check_writable_folder("--state", state)
 
 
 def plan_sinks(options: SitrepOptions) -> tuple[str, ...]:
@@ -312,9 +354,18 @@ def write_summary(plan: RunPlan, counts: dict[str, int], seconds: float) -> dict
             "pubsub_topic": plan.pubsub_topic if "pubsub" in plan.sinks else None,
         },
     }
-    with FileSystems.create(FileSystems.join(plan.out, SUMMARY_FILE)) as handle:
-        handle.write(json.dumps(summary, indent=2, sort_keys=True).encode("utf-8") + b"\n")
+    data = json.dumps(summary, indent=2, sort_keys=True).encode("utf-8") + b"\n"
+    # Each run's own summary stays beside its files; run-summary.json is the same summary of the latest run
+    # (its run_id names it), for readers that look at one file.
+    for name in (run_summary_file(plan.run_id), SUMMARY_FILE):
+        with FileSystems.create(FileSystems.join(plan.out, name)) as handle:
+            handle.write(data)
     return summary
+
+
+def run_summary_file(run_id: str) -> str:
+    """The name of one run's summary in --out."""
+    return f"run-summary-{run_id}.json"
 
 
 def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
