@@ -25,6 +25,7 @@ from connectors.http import FetchPolicy, parse_allow_hosts, user_agent_for
 from connectors.state import StateLog, StateRecord, default_state_root, format_time
 from pipelines import __version__
 from pipelines.dedup_transforms import STATE, STATE_NAMESPACE, Deduplicate, ReadDedupState
+from pipelines.leftovers import RunRecord, remove_dead_temp_folders, remove_run_record, this_host, write_run_record
 from pipelines.messages import check_topic_path
 from pipelines.neardup import DEFAULT_SETTINGS, NearDupSettings
 from pipelines.options import RunOptions, SitrepOptions
@@ -312,6 +313,7 @@ def _commit(_: bytes, plan: RunPlan, namespaces: tuple[str, ...], *records: Iter
     commit_state(plan, dict(zip(namespaces, records, strict=True)))
     if plan.archive and not plan.replay:
         join_parts(plan.archive)
+    remove_run_record(plan.state, plan.run_id)
     return plan.run_id
 
 
@@ -376,6 +378,10 @@ def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
     if "://" not in plan.out:
         os.makedirs(plan.out, exist_ok=True)
     started = time.monotonic()
+    # A launcher that does not wait ends while the job runs: its process says nothing of the job's life.
+    write_run_record(plan.state, RunRecord(plan.run_id, this_host(), os.getpid() if wait else None,
+                                           format_time(plan.started_at)))
+    remove_dead_temp_folders(plan.out, plan.state, plan.run_id)
     pipeline = beam.Pipeline(runner=local_runner(options), options=options)
     build_pipeline(pipeline, plan)
     result = pipeline.run()

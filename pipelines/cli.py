@@ -365,7 +365,7 @@ def _interrupted(command: str, argv: list[str]) -> str:
     written = options.out and options.run_id and FileSystems.match(
         [FileSystems.join(options.out, f"*-{options.run_id}-*.jsonl")])[0].metadata_list
     if not written:
-        return "sitrep run: interrupted; nothing was committed (no events, state unchanged): run it again"
+        return "sitrep run: interrupted; nothing was committed (no events, no new state): run it again"
     return ("sitrep run: interrupted while committing; its files are in --out, and the next run emits again, "
             "under the same ids, what the state had not recorded")
 

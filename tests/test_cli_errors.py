@@ -129,7 +129,7 @@ def test_ctrl_c_stops_with_one_line_and_exit_130_committing_nothing(server, samp
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "xdg"), "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", "run", "--feeds", str(feeds), "--out", str(out), "--state",
-         str(state), "--allow-hosts", "127.0.0.0/8", "--host-delay", "0"],
+         str(state), "--allow-hosts", "127.0.0.0/8", "--host-delay", "0", "--run-id", "stopped"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
     deadline = time.monotonic() + 60
     while len(server.paths_requested()) < 2 and time.monotonic() < deadline:  # the feed, then a page
@@ -138,10 +138,22 @@ def test_ctrl_c_stops_with_one_line_and_exit_130_committing_nothing(server, samp
     process.send_signal(signal.SIGINT)
     _stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
-    assert stderr.strip().splitlines() == ["sitrep run: interrupted; nothing was committed (no events, state "
-                                           "unchanged): run it again"], stderr
+    assert stderr.strip().splitlines() == ["sitrep run: interrupted; nothing was committed (no events, no new "
+                                           "state): run it again"], stderr
     assert not list(out.glob("events-*")) and not list(out.glob("run-summary*"))
     assert not list(state.glob("*/segments/*"))
+
+    # What it leaves is its record in the state, naming its process; the next run into the folder takes that as
+    # proof the run is dead and removes its temp folder (here made as a kill in the middle of a write leaves it).
+    from pipelines.leftovers import read_run_record
+
+    record = read_run_record(str(state), "stopped")
+    assert record is not None and record.pid == process.pid
+    (out / ".temp-stopped").mkdir(parents=True, exist_ok=True)
+    (out / ".temp-stopped" / "partial").write_text('{"event_id": "half')
+    assert main(["run", "--sample", "--out", str(out), "--state", str(state), "--run-id", "next"]) == 0
+    assert not list(out.glob(".temp-*")) and read_run_record(str(state), "stopped") is None
+    assert read_run_record(str(state), "next") is None  # a run that committed leaves no record
 
 
 def test_ctrl_c_during_the_commit_says_so(tmp_path):
@@ -169,3 +181,24 @@ def test_each_run_keeps_its_summary_and_run_summary_json_is_the_last(tmp_path):
     assert first["run_id"] == "run-a" and first["counts"]["events_written"] == 1
     assert second["run_id"] == "run-b"
     assert json.loads((out / "run-summary.json").read_text()) == second
+
+
+def test_temp_folders_of_dead_runs_are_removed_by_the_next_run(tmp_path):
+    # A run killed while it wrote (kill -9, a lost machine) leaves its temp folder with partial files; the next
+    # run into the same folder removes it once the state's record of that run shows its process is gone.
+    from pipelines.leftovers import RunRecord, this_host, write_run_record
+
+    out, state = tmp_path / "out", str(tmp_path / "state")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    dead_pid, host = int(gone.stdout), this_host()
+    write_run_record(state, RunRecord("dead-run", host, dead_pid, "2026-01-01T00:00:00Z"))
+    write_run_record(state, RunRecord("live-run", host, os.getpid(), "2026-01-01T00:00:00Z"))
+    write_run_record(state, RunRecord("submitted-job", host, None, "2026-01-01T00:00:00Z"))
+    for run_id in ("dead-run", "live-run", "submitted-job", "unknown-run"):
+        (out / f".temp-{run_id}").mkdir(parents=True)
+        (out / f".temp-{run_id}" / "partial").write_text('{"event_id": "half')
+    assert main(["run", "--sample", "--out", str(out), "--state", state]) == 0
+    assert sorted(p.name for p in out.glob(".temp-*")) == [".temp-live-run", ".temp-submitted-job", ".temp-unknown-run"]
+    assert sorted(p.name for p in Path(state, "runs").iterdir()) == ["live-run.json", "submitted-job.json"]
+
