@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -370,6 +371,21 @@ def run_summary_file(run_id: str) -> str:
     return f"run-summary-{run_id}.json"
 
 
+class RunFailedError(RuntimeError):
+    """The pipeline failed while it ran: its message is the failure's first line (the runner has logged
+    where, with the traceback)."""
+
+
+@contextlib.contextmanager
+def failing_as_run_failed() -> Iterator[None]:
+    """Any failure of a running pipeline as a RunFailedError, its message the original's first line."""
+    try:
+        yield
+    except Exception as exc:
+        lines = str(exc).strip().splitlines() or [""]
+        raise RunFailedError(f"{type(exc).__name__}: {lines[0]}".rstrip(": ")) from exc
+
+
 def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
     """Run the batch pipeline with these command-line options; returns the run summary it wrote.
     With wait=False (a template launcher) it returns once the job is submitted, with the run id only."""
@@ -384,8 +400,9 @@ def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
     remove_dead_temp_folders(plan.out, plan.state, plan.run_id)
     pipeline = beam.Pipeline(runner=local_runner(options), options=options)
     build_pipeline(pipeline, plan)
-    result = pipeline.run()
-    if not wait:
-        return {"run_id": plan.run_id, "submitted": True}
-    result.wait_until_finish()
+    with failing_as_run_failed():
+        result = pipeline.run()
+        if not wait:
+            return {"run_id": plan.run_id, "submitted": True}
+        result.wait_until_finish()
     return write_summary(plan, collect_counts(result), time.monotonic() - started)

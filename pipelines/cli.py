@@ -27,8 +27,9 @@ outputs in --out:
                             extracted, duplicates, events written, dead letters
   run-summary.json          a copy of the latest run's summary (its run_id names the run)
 
-exit status: 0 done; 1 the pipeline failed (nothing committed); 2 a bad option or path (nothing
-ran); 3 events not published to the topic (they are in the dead letters); 130 stopped by Ctrl-C
+exit status: 0 done; 1 the pipeline failed (the last line says why); 2 a bad option or path
+(nothing ran); 3 events not published to the topic (they are in the dead letters); 130 stopped by
+Ctrl-C (nothing committed)
 
 Any Apache Beam option may follow (default --runner=DirectRunner), e.g.
   --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp
@@ -328,8 +329,14 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.batch import new_run_id
 
         command_argv.append(f"--run-id={new_run_id()}")  # chosen here, so that Ctrl-C can tell what it wrote
+    from pipelines.batch import RunFailedError
+
     with _stop_on_ctrl_c(lambda: _interrupted(args.command, command_argv)):
-        return stream_command(command_argv) if args.command == "stream" else run_command(command_argv)
+        try:
+            return stream_command(command_argv) if args.command == "stream" else run_command(command_argv)
+        except RunFailedError as exc:
+            print(f"sitrep {args.command}: failed: {exc}", file=sys.stderr)
+            return 1
 
 
 @contextlib.contextmanager

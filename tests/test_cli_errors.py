@@ -202,3 +202,16 @@ def test_temp_folders_of_dead_runs_are_removed_by_the_next_run(tmp_path):
     assert sorted(p.name for p in out.glob(".temp-*")) == [".temp-live-run", ".temp-submitted-job", ".temp-unknown-run"]
     assert sorted(p.name for p in Path(state, "runs").iterdir()) == ["live-run.json", "submitted-job.json"]
 
+
+
+def test_a_failed_run_exits_1_with_its_reason_last(tmp_path):
+    # A replay file that is no archive fails the pipeline on its first fetch: after the runner's own log of
+    # where, one line says why, and nothing reached --out.
+    bad = tmp_path / "bad.warc.gz"
+    bad.write_text("not an archive\n")
+    out = tmp_path / "out"
+    done = sitrep("run", "--sample", "--replay", str(bad), "--out", str(out), "--state", str(tmp_path / "state"),
+                  tmp_path=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith("sitrep run: failed: ArchiveLoadFailed: Unknown archive")
+    assert not list(out.glob("events-*")) and not list((tmp_path / "state").glob("*/segments/*"))
