@@ -86,11 +86,12 @@ class _Only:
     """Passes to a parser only the options whose dest is in `dests`: `sitrep stream` declares the options of
     `sitrep run` it reads and no other."""
 
-    def __init__(self, parser: argparse.ArgumentParser, dests: frozenset[str]) -> None:
-        self._parser, self._dests = parser, dests
+    def __init__(self, parser: argparse.ArgumentParser, dests: frozenset[str], title: str | None = None) -> None:
+        self._parser, self._dests, self._title = parser, dests, title
 
-    def add_argument_group(self, *args: Any, **kwargs: Any) -> _Only:
-        return _Only(self._parser.add_argument_group(*args, **kwargs), self._dests)  # type: ignore[arg-type]
+    def add_argument_group(self, title: str | None = None, **kwargs: Any) -> _Only:
+        group = self._parser.add_argument_group(self._title or title, **kwargs)
+        return _Only(group, self._dests)  # type: ignore[arg-type]
 
     def add_argument(self, *flags: str, **kwargs: Any) -> argparse.Action | None:
         long = next(f for f in flags if f.startswith("--"))
@@ -129,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=STREAM_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    SitrepOptions._add_argparse_args(_Only(stream, STREAM_SITREP_OPTIONS))  # type: ignore[arg-type]
+    SitrepOptions._add_argparse_args(_Only(stream, STREAM_SITREP_OPTIONS, "feeds, fetch and Pub/Sub"))  # type: ignore[arg-type]
     StreamOptions._add_argparse_args(stream)
     _own_flags(stream)
     tail = commands.add_parser(

@@ -201,10 +201,12 @@ def check_beam_args(command: str, args: list[str], own_flags: Iterable[str] = ()
     of another sitrep command, a stray argument. Raises OptionError naming the first one."""
     if not args:
         return
-    _known, unknown = _beam_parser(args).parse_known_args(args)
+    parser = _beam_parser(args)
+    _known, unknown = parser.parse_known_args(args)
     if not unknown:
         return
-    raise OptionError(refusal(command, unknown[0], own_flags))
+    beam_flags = [f for a in parser._actions for f in a.option_strings if f.startswith("--")]
+    raise OptionError(refusal(command, unknown[0], [*own_flags, *beam_flags]))
 
 
 def refusal(command: str, arg: str, own_flags: Iterable[str] = ()) -> str:

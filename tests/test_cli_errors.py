@@ -101,7 +101,7 @@ def test_beam_options_pass_only_where_beam_knows_them():
     from pipelines.options import check_beam_args
 
     check_beam_args("run", ["--runner=DirectRunner", "--direct_num_workers=2", "--project", "p", "--no_auth"])
-    with pytest.raises(ValueError, match="--projet"):
+    with pytest.raises(ValueError, match="--projet: unknown option; did you mean --project"):
         check_beam_args("run", ["--projet", "p"])
     with pytest.raises(ValueError, match="unexpected argument 'extra'"):
         check_beam_args("run", ["extra"])
