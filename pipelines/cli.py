@@ -314,7 +314,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sitrep {command}: {refusal(command, beam_args[0], args.own_flags)}", file=sys.stderr)
             return 2
         if args.command == "tag":
-            return tag_command(args.file)
+            try:
+                return tag_command(args.file)
+            except KeyboardInterrupt:
+                print("sitrep tag: interrupted; every line written is whole", file=sys.stderr)
+                return INTERRUPTED
         if args.command == "feeds":
             return feeds_status(args.state, args.json, sys.stdout)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -215,3 +215,17 @@ def test_a_failed_run_exits_1_with_its_reason_last(tmp_path):
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].startswith("sitrep run: failed: ArchiveLoadFailed: Unknown archive")
     assert not list(out.glob("events-*")) and not list((tmp_path / "state").glob("*/segments/*"))
+
+
+def test_ctrl_c_stops_tag_with_one_line(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "tag"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    process.stdin.write(json.dumps({"id": "1", "title": "Protest", "text": "Police fired tear gas."}) + "\n")
+    process.stdin.flush()
+    line = process.stdout.readline()  # tagged: the tagger is loaded and the command waits for more input
+    assert json.loads(line)["id"] == "1"
+    process.send_signal(signal.SIGINT)
+    _stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines() == ["sitrep tag: interrupted; every line written is whole"]
