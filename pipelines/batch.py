@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -25,6 +26,7 @@ from connectors.http import FetchPolicy, parse_allow_hosts, user_agent_for
 from connectors.state import StateLog, StateRecord, default_state_root, format_time
 from pipelines import __version__
 from pipelines.dedup_transforms import STATE, STATE_NAMESPACE, Deduplicate, ReadDedupState
+from pipelines.leftovers import RunRecord, remove_dead_temp_folders, remove_run_record, this_host, write_run_record
 from pipelines.messages import check_topic_path
 from pipelines.neardup import DEFAULT_SETTINGS, NearDupSettings
 from pipelines.options import RunOptions, SitrepOptions
@@ -122,10 +124,12 @@ def plan_run(options: SitrepOptions) -> RunPlan:
     if not options.out:
         raise ValueError("--out DIR is required")
     sinks = plan_sinks(options)
+    feeds = tuple(load_feeds(feeds_path)) if feeds_path else None
+    check_paths(options.input, options.out, options.state or default_state_root(), replay)
     return RunPlan(
         run_id=options.run_id or new_run_id(),
         out=options.out,
-        feeds=tuple(load_feeds(feeds_path)) if feeds_path else None,
+        feeds=feeds,
         input=options.input,
         replay=replay,
         policy=fetch_policy(options),
@@ -141,6 +145,46 @@ def plan_run(options: SitrepOptions) -> RunPlan:
         ordering_key=options.ordering_key,
         publish_policy=PublishPolicy(timeout=options.pubsub_timeout),
     )
+
+
+def _is_local(path: str) -> bool:
+    return "://" not in path
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+def check_writable_folder(option: str, path: str) -> None:
+    """A local folder the run writes into: made if missing, and a file written and removed in it, so a run
+    that cannot write there stops before it starts. (On an object store, the run's first write tells.)"""
+    if not _is_local(path):
+        return
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"{option} {path}: is a file, not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, f".sitrep-probe-{secrets.token_hex(4)}")
+        with open(probe, "wb"):
+            pass
+        os.remove(probe)
+    except OSError as exc:
+        raise ValueError(f"{option} {path}: cannot write there ({_reason(exc)})") from exc
+
+
+def check_paths(input_path: str | None, out: str, state: str, replay: str | None) -> None:
+    """The run's local paths, checked before the pipeline is built: each failure is a ValueError naming the
+    option and the problem."""
+    if input_path and _is_local(input_path):
+        if os.path.isdir(input_path):
+            raise ValueError(f"--input {input_path}: is a folder; give a JSONL file (or a pattern such as "
+                             f"{os.path.join(input_path, '*.jsonl')})")
+        if not FileSystems.match([input_path])[0].metadata_list:
+            raise ValueError(f"--input {input_path}: no such file")
+    if replay and _is_local(replay) and not os.path.exists(replay):
+        raise ValueError(f"--replay {replay}: no such file or folder")
+    check_writable_folder("--out", out)
+    check_writable_folder("--state", state)
 
 
 def plan_sinks(options: SitrepOptions) -> tuple[str, ...]:
@@ -270,6 +314,7 @@ def _commit(_: bytes, plan: RunPlan, namespaces: tuple[str, ...], *records: Iter
     commit_state(plan, dict(zip(namespaces, records, strict=True)))
     if plan.archive and not plan.replay:
         join_parts(plan.archive)
+    remove_run_record(plan.state, plan.run_id)
     return plan.run_id
 
 
@@ -312,9 +357,33 @@ def write_summary(plan: RunPlan, counts: dict[str, int], seconds: float) -> dict
             "pubsub_topic": plan.pubsub_topic if "pubsub" in plan.sinks else None,
         },
     }
-    with FileSystems.create(FileSystems.join(plan.out, SUMMARY_FILE)) as handle:
-        handle.write(json.dumps(summary, indent=2, sort_keys=True).encode("utf-8") + b"\n")
+    data = json.dumps(summary, indent=2, sort_keys=True).encode("utf-8") + b"\n"
+    # Each run's own summary stays beside its files; run-summary.json is the same summary of the latest run
+    # (its run_id names it), for readers that look at one file.
+    for name in (run_summary_file(plan.run_id), SUMMARY_FILE):
+        with FileSystems.create(FileSystems.join(plan.out, name)) as handle:
+            handle.write(data)
     return summary
+
+
+def run_summary_file(run_id: str) -> str:
+    """The name of one run's summary in --out."""
+    return f"run-summary-{run_id}.json"
+
+
+class RunFailedError(RuntimeError):
+    """The pipeline failed while it ran: its message is the failure's first line (the runner has logged
+    where, with the traceback)."""
+
+
+@contextlib.contextmanager
+def failing_as_run_failed() -> Iterator[None]:
+    """Any failure of a running pipeline as a RunFailedError, its message the original's first line."""
+    try:
+        yield
+    except Exception as exc:
+        lines = str(exc).strip().splitlines() or [""]
+        raise RunFailedError(f"{type(exc).__name__}: {lines[0]}".rstrip(": ")) from exc
 
 
 def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
@@ -325,10 +394,15 @@ def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
     if "://" not in plan.out:
         os.makedirs(plan.out, exist_ok=True)
     started = time.monotonic()
+    # A launcher that does not wait ends while the job runs: its process says nothing of the job's life.
+    write_run_record(plan.state, RunRecord(plan.run_id, this_host(), os.getpid() if wait else None,
+                                           format_time(plan.started_at)))
+    remove_dead_temp_folders(plan.out, plan.state, plan.run_id)
     pipeline = beam.Pipeline(runner=local_runner(options), options=options)
     build_pipeline(pipeline, plan)
-    result = pipeline.run()
-    if not wait:
-        return {"run_id": plan.run_id, "submitted": True}
-    result.wait_until_finish()
+    with failing_as_run_failed():
+        result = pipeline.run()
+        if not wait:
+            return {"run_id": plan.run_id, "submitted": True}
+        result.wait_until_finish()
     return write_summary(plan, collect_counts(result), time.monotonic() - started)

@@ -4,22 +4,32 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from connectors.feeds import FeedsFileError
 from pipelines import __version__
-from pipelines.options import SitrepOptions, StreamOptions
+from pipelines.options import STREAM_SITREP_OPTIONS, OptionError, SitrepOptions, StreamOptions, check_beam_args, refusal
 
 RUN_EPILOG = """\
 outputs in --out:
   events-RUN-*.jsonl        one schema-v1 event a line (schemas/event-v1.schema.json); every article
                             becomes an event with conflict.is_conflict true or false
   dead-letters-RUN-*.jsonl  what failed: stage, reason, and enough of the input to retry it
-  run-summary.json          counts: feeds polled/failed, entries seen, articles fetched and
+  run-summary-RUN.json      counts: feeds polled/failed, entries seen, articles fetched and
                             extracted, duplicates, events written, dead letters
+  run-summary.json          a copy of the latest run's summary (its run_id names the run)
+
+exit status: 0 done; 1 the pipeline failed (the last line says why); 2 a bad option or path
+(nothing ran); 3 events not published to the topic (they are in the dead letters); 130 stopped by
+Ctrl-C (nothing committed)
 
 Any Apache Beam option may follow (default --runner=DirectRunner), e.g.
   --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp
@@ -53,11 +63,50 @@ output, the same object with the tagging block the pipeline puts in events added
 
 example:
   echo '{"id": "1", "title": "Clashes in Hasaka", "text": "..."}' | sitrep tag
+  sitrep tag articles.jsonl > tagged.jsonl
 """
+
+INTERRUPTED = 130  # the shell's exit status for a command stopped by SIGINT (128 + 2)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that tells a mistake in one line (the usage is one --help away) and takes no
+    abbreviation: Beam parses the pipeline options again without abbreviations, so `--stat` would reach it
+    as an unknown option instead of as --state."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"{self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+class _Only:
+    """Passes to a parser only the options whose dest is in `dests`: `sitrep stream` declares the options of
+    `sitrep run` it reads and no other."""
+
+    def __init__(self, parser: argparse.ArgumentParser, dests: frozenset[str], title: str | None = None) -> None:
+        self._parser, self._dests, self._title = parser, dests, title
+
+    def add_argument_group(self, title: str | None = None, **kwargs: Any) -> _Only:
+        group = self._parser.add_argument_group(self._title or title, **kwargs)
+        return _Only(group, self._dests)  # type: ignore[arg-type]
+
+    def add_argument(self, *flags: str, **kwargs: Any) -> argparse.Action | None:
+        long = next(f for f in flags if f.startswith("--"))
+        if kwargs.get("dest", long[2:].replace("-", "_")) not in self._dests:
+            return None
+        return self._parser.add_argument(*flags, **kwargs)
+
+
+def _own_flags(parser: argparse.ArgumentParser) -> None:
+    """Remember the command's own flags, the suggestions offered for a mistyped one."""
+    parser.set_defaults(own_flags=tuple(f for a in parser._actions for f in a.option_strings if f.startswith("--")))
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sitrep",
         description="News feeds to a clean, deduplicated stream of structured conflict events.",
     )
@@ -72,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     SitrepOptions._add_argparse_args(run)
+    _own_flags(run)
     stream = commands.add_parser(
         "stream",
         help="the streaming job: poll feeds on a period and publish each new article's event to Pub/Sub",
@@ -80,8 +130,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=STREAM_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    SitrepOptions._add_argparse_args(stream)
+    SitrepOptions._add_argparse_args(_Only(stream, STREAM_SITREP_OPTIONS, "feeds, fetch and Pub/Sub"))  # type: ignore[arg-type]
     StreamOptions._add_argparse_args(stream)
+    _own_flags(stream)
     tail = commands.add_parser(
         "tail",
         help="print events from a Pub/Sub subscription as they arrive, one JSON line each",
@@ -95,13 +146,17 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
     tail.add_argument("--attributes", action="store_true", default=False,
                       help='print {"attributes": ..., "event": ...} instead of the bare event')
-    commands.add_parser(
+    _own_flags(tail)
+    tag = commands.add_parser(
         "tag",
-        help="tag JSONL articles from stdin (id, title, text) and write them with the tagging block to stdout",
-        description="Read JSONL on stdin, write the same lines with the conflict tagging block on stdout.",
+        help="tag JSONL articles (id, title, text) and write them with the tagging block to stdout",
+        description="Read JSONL from FILE (or stdin), write the same lines with the conflict tagging block on "
+        "stdout.",
         epilog=TAG_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    tag.add_argument("file", nargs="?", default="-", metavar="FILE", help="JSONL file to tag (default: stdin)")
+    _own_flags(tag)
     feeds = commands.add_parser(
         "feeds",
         help="what sitrep knows about its feeds between runs",
@@ -116,6 +171,7 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--state", default=None,
                         help="state folder (local or gs://...) given to `sitrep run` (default: $XDG_STATE_HOME/sitrep)")
     status.add_argument("--json", action="store_true", default=False, help="one JSON object a feed instead of a table")
+    _own_flags(status)
     return parser
 
 
@@ -235,7 +291,10 @@ def stream_command(argv: list[str]) -> int:
 
     try:
         result = run_stream(argv)
-    except (ValueError, FeedsFileError) as exc:
+    except FeedsFileError as exc:
+        print(f"sitrep stream: --feeds {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
         print(f"sitrep stream: {exc}", file=sys.stderr)
         return 2
     c = result["counts"]
@@ -247,21 +306,104 @@ def stream_command(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args, _beam_args = _parser().parse_known_args(argv)
-    if args.command == "tag":
-        return tag_stream(sys.stdin, sys.stdout)
-    if args.command == "feeds":
-        return feeds_status(args.state, args.json, sys.stdout)
+    parser = _parser()
+    args, beam_args = parser.parse_known_args(argv)
+    if args.command not in ("run", "stream"):
+        if beam_args:  # only the pipelines take Beam's options: anything left over is a mistake
+            command = " ".join(filter(None, (args.command, getattr(args, "feeds_command", None))))
+            print(f"sitrep {command}: {refusal(command, beam_args[0], args.own_flags)}", file=sys.stderr)
+            return 2
+        if args.command == "tag":
+            try:
+                return tag_command(args.file)
+            except KeyboardInterrupt:
+                print("sitrep tag: interrupted; every line written is whole", file=sys.stderr)
+                return INTERRUPTED
+        if args.command == "feeds":
+            return feeds_status(args.state, args.json, sys.stdout)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "tail":
         return tail_command(args)
-    if args.command == "stream":
-        return stream_command(argv[1:])
+    try:
+        check_beam_args(args.command, beam_args, args.own_flags)
+    except OptionError as exc:
+        print(f"sitrep {args.command}: {exc}", file=sys.stderr)
+        return 2
+    command_argv = argv[1:]
+    if args.command == "run" and not args.run_id:
+        from pipelines.batch import new_run_id
+
+        command_argv.append(f"--run-id={new_run_id()}")  # chosen here, so that Ctrl-C can tell what it wrote
+    from pipelines.batch import RunFailedError
+
+    with _stop_on_ctrl_c(lambda: _interrupted(args.command, command_argv)):
+        try:
+            return stream_command(command_argv) if args.command == "stream" else run_command(command_argv)
+        except RunFailedError as exc:
+            print(f"sitrep {args.command}: failed: {exc}", file=sys.stderr)
+            return 1
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(say: Callable[[], str]) -> Iterator[None]:
+    """Ctrl-C (SIGINT) ends the process at once with one line and exit status 130. Unwinding instead would
+    raise KeyboardInterrupt inside whichever DoFn the runner is in (Beam logs it with its traceback) and then
+    wait for the fetches still in flight. Stopping at any instant is safe: a run's files and its state are
+    each published by an atomic rename in its last step, as for a run that is killed."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread receives signals
+        yield
+        return
+
+    def stop(_signum: int, _frame: object) -> None:
+        print(say(), file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(INTERRUPTED)
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted(command: str, argv: list[str]) -> str:
+    """The line said when Ctrl-C stops a command: for a run, whether its commit (the last step) had begun."""
+    if command == "stream":
+        return "sitrep stream: interrupted; what it published stays published"
+    from apache_beam.io.filesystems import FileSystems
+
+    options = SitrepOptions(argv)
+    written = options.out and options.run_id and FileSystems.match(
+        [FileSystems.join(options.out, f"*-{options.run_id}-*.jsonl")])[0].metadata_list
+    if not written:
+        return "sitrep run: interrupted; nothing was committed (no events, no new state): run it again"
+    return ("sitrep run: interrupted while committing; its files are in --out, and the next run emits again, "
+            "under the same ids, what the state had not recorded")
+
+
+def tag_command(path: str) -> int:
+    """`sitrep tag [FILE]`: FILE, or stdin for none or `-`."""
+    if path == "-":
+        return tag_stream(sys.stdin, sys.stdout)
+    try:
+        source = open(path, encoding="utf-8")  # closed below, once tagged
+    except OSError as exc:
+        print(f"sitrep tag: {path}: cannot read ({exc.strerror or exc})", file=sys.stderr)
+        return 2
+    with source:
+        return tag_stream(source, sys.stdout)
+
+
+def run_command(argv: list[str]) -> int:
     from pipelines.batch import run
 
     try:
-        summary = run(argv[1:])
-    except (ValueError, FeedsFileError) as exc:
+        summary = run(argv)
+    except FeedsFileError as exc:
+        print(f"sitrep run: --feeds {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
         print(f"sitrep run: {exc}", file=sys.stderr)
         return 2
     print(describe_summary(summary))

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import importlib
+from collections.abc import Iterable
 from typing import Any
 
-from apache_beam.options.pipeline_options import PipelineOptions, PipelineOptionsT
+from apache_beam.options.pipeline_options import (
+    PipelineOptions,
+    PipelineOptionsT,
+    StandardOptions,
+    _BeamArgumentParser,
+)
 
 from pipelines.neardup import DEFAULT_THRESHOLD
 
@@ -142,3 +150,74 @@ class StreamOptions(PipelineOptions):
         group.add_argument("--dead-letter-topic", dest="dead_letter_topic", default=None,
                            help="publish dead letters (JSON: stage, reason, ref, input, at; attributes stage and "
                            "ref) to this Pub/Sub topic, projects/P/topics/T (default: only logged)")
+
+
+# The options of `sitrep run` that `sitrep stream` reads too (by dest); the rest are the batch run's alone.
+STREAM_SITREP_OPTIONS = frozenset({
+    "feeds", "only_conflict", "replay", "allow_hosts", "fetch_user_agent", "contact", "concurrency", "per_host",
+    "host_delay", "max_bytes", "timeout", "run_id", "pubsub_topic", "ordering_key",
+})
+SITREP_OPTIONS = (SitrepOptions, StreamOptions, RunOptions)
+
+
+class OptionError(ValueError):
+    """An option the command does not take, told in one line naming it."""
+
+
+def _flag(arg: str) -> str:
+    return arg.split("=", 1)[0]
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+class _RefusingBeamParser(_BeamArgumentParser):
+    """Beam's parser, raising OptionError on a bad value of a Beam option instead of printing its usage."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise OptionError(message)
+
+
+def _beam_parser(args: list[str]) -> argparse.ArgumentParser:
+    """Beam's own parser of pipeline options (every PipelineOptions subclass but sitrep's), as
+    PipelineOptions.get_all_options builds it. A runner named by its module path is imported first, so the
+    options it declares (the DaskRunner's --dask_client_address) are known."""
+    runner = PipelineOptions(args).view_as(StandardOptions).runner
+    if isinstance(runner, str) and "." in runner:
+        try:
+            importlib.import_module(runner.rsplit(".", 1)[0])
+        except ImportError:
+            pass  # Beam says so, in its words, when it creates the runner
+    parser = _RefusingBeamParser(allow_abbrev=False)
+    classes = {str(cls): cls for cls in PipelineOptions.__subclasses__() if cls not in SITREP_OPTIONS}
+    for cls in classes.values():
+        cls._add_argparse_args(parser)
+    return parser
+
+
+def check_beam_args(command: str, args: list[str], own_flags: Iterable[str] = ()) -> None:
+    """Refuse what the command's parser left over that Beam's options do not know either: a typo, an option
+    of another sitrep command, a stray argument. Raises OptionError naming the first one."""
+    if not args:
+        return
+    parser = _beam_parser(args)
+    _known, unknown = parser.parse_known_args(args)
+    if not unknown:
+        return
+    beam_flags = [f for a in parser._actions for f in a.option_strings if f.startswith("--")]
+    raise OptionError(refusal(command, unknown[0], [*own_flags, *beam_flags]))
+
+
+def refusal(command: str, arg: str, own_flags: Iterable[str] = ()) -> str:
+    """Why a command does not take this argument, in one line: a stray argument, an option of another sitrep
+    command, or an unknown option (with the command's closest option, when one is close)."""
+    if not arg.startswith("-"):
+        return f"unexpected argument {arg!r} (see sitrep {command} --help)"
+    flag = _flag(arg)
+    ours = {dest for cls in SITREP_OPTIONS for dest in option_names(cls)}
+    if _dest(flag) in ours:
+        return f"{flag} does not apply to `sitrep {command}` (see sitrep {command} --help)"
+    close = difflib.get_close_matches(flag, list(own_flags), n=1, cutoff=0.75)
+    hint = f"; did you mean {close[0]}?" if close else f" (see sitrep {command} --help)"
+    return f"{flag}: unknown option{hint}"

@@ -95,9 +95,12 @@ class RunFileNames:
         return f"{destination}-{self.run_id}-{shard_index:05d}-of-{total_shards:05d}.jsonl"
 
 
+TEMP_PREFIX = ".temp-"
+
+
 def temp_folder(out: str, run_id: str) -> str:
     """Where a run's files are written before they are moved into `out` under their names."""
-    return FileSystems.join(out, f".temp-{run_id}")
+    return FileSystems.join(out, TEMP_PREFIX + run_id)
 
 
 class WriteRunFiles(beam.PTransform):
@@ -128,7 +131,7 @@ def finish_run_files(out: str, run_id: str, kinds: Iterable[str], written: Itera
 
     fileio's last step only logs a failed move (at debug level, taking it for a retried bundle's): a file that
     is not in place raises RunFilesError, which fails the run before its state is committed and keeps the temp
-    folder, with the records, for a look."""
+    folder, with the records, for a look (until the next run into `out` removes it: pipelines.leftovers)."""
     written = list(written)
     missing = [r.file_name for r in written if not FileSystems.exists(FileSystems.join(out, r.file_name))]
     if missing:

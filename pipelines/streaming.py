@@ -18,7 +18,7 @@ from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
 from connectors.feeds import load_feeds
 from connectors.http import FetchPolicy
 from connectors.urls import url_key
-from pipelines.batch import collect_counts, fetch_policy, new_run_id
+from pipelines.batch import collect_counts, failing_as_run_failed, fetch_policy, new_run_id
 from pipelines.dedup import singleton
 from pipelines.messages import MAX_DATA_BYTES, check_topic_path, dead_letter_message
 from pipelines.options import RunOptions, SitrepOptions, StreamOptions
@@ -169,9 +169,10 @@ def run_stream(argv: list[str], wait: bool = True) -> dict[str, Any]:
     # DirectRunner cannot run it beside PeriodicImpulse in streaming, so there the events go through PubSubSink.
     runner = str(options.view_as(StandardOptions).runner or "DirectRunner")
     build_streaming_pipeline(pipeline, plan, beam_sink="Direct" not in runner)
-    result = pipeline.run()
-    if not wait:
-        return {"run_id": plan.run_id, "submitted": True, "topic": plan.topic}
-    result.wait_until_finish()
+    with failing_as_run_failed():
+        result = pipeline.run()
+        if not wait:
+            return {"run_id": plan.run_id, "submitted": True, "topic": plan.topic}
+        result.wait_until_finish()
     return {"run_id": plan.run_id, "seconds": round(time.monotonic() - started, 2), "topic": plan.topic,
             "counts": collect_counts(result)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -122,7 +123,8 @@ def test_run_leaves_one_file_of_each_kind_and_no_temp_folder(tmp_path):
     assert main(["run", "--input", str(path), "--out", str(out)]) == 0
     run_id = json.loads((out / "run-summary.json").read_text())["run_id"]
     assert sorted(p.name for p in out.iterdir()) == [
-        f"dead-letters-{run_id}-00000-of-00001.jsonl", f"events-{run_id}-00000-of-00001.jsonl", "run-summary.json"]
+        f"dead-letters-{run_id}-00000-of-00001.jsonl", f"events-{run_id}-00000-of-00001.jsonl",
+        f"run-summary-{run_id}.json", "run-summary.json"]
     assert (out / f"dead-letters-{run_id}-00000-of-00001.jsonl").read_bytes() == b""
     assert len((out / f"events-{run_id}-00000-of-00001.jsonl").read_text().splitlines()) == 2
 
@@ -215,8 +217,11 @@ def test_bad_arguments_exit_2(tmp_path, capsys):
 
 
 def sitrep(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    # The console script, importing the code of this checkout (not whichever one the venv was installed from).
     exe = Path(sys.executable).with_name("sitrep")
-    return subprocess.run([str(exe), *args], input=stdin, capture_output=True, text=True, timeout=120, check=False)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.run([str(exe), *args], input=stdin, capture_output=True, text=True, timeout=120, check=False,
+                          env=env)
 
 
 def test_tag_command_adds_the_tagging_block():

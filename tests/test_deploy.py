@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -28,7 +29,8 @@ DATA_FILES = (
 
 def test_template_metadata_matches_the_options():
     done = subprocess.run([sys.executable, str(ROOT / "deploy/dataflow/make_metadata.py"), "--check"],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # this checkout's options
     assert done.returncode == 0, done.stderr
     metadata = json.loads((ROOT / "deploy/dataflow/metadata-batch.json").read_text())
     names = {p["name"] for p in metadata["parameters"]}

@@ -11,20 +11,13 @@ import json
 import sys
 from pathlib import Path
 
-from pipelines.options import SitrepOptions, StreamOptions, option_names, parse_bool
+from pipelines.options import STREAM_SITREP_OPTIONS, SitrepOptions, StreamOptions, option_names, parse_bool
 from schemas.generated import write_or_check
 
 HERE = Path(__file__).resolve().parent
 
 # Options that make no sense for a template job (they name local-only conveniences).
 NOT_TEMPLATE_PARAMETERS = {"sample", "replay"}
-
-# The options of `sitrep run` that the streaming job reads (plan_stream and fetch_policy); the others (files,
-# state, backfill, batch dedup) mean nothing to it.
-STREAM_SITREP_OPTIONS = {
-    "feeds", "only_conflict", "allow_hosts", "fetch_user_agent", "contact", "concurrency", "per_host", "host_delay",
-    "max_bytes", "timeout", "run_id", "pubsub_topic", "ordering_key",
-}
 
 TEMPLATES = {
     "metadata-batch.json": {
