@@ -1,4 +1,12 @@
-"""Per-feed state between runs: validators for conditional GET, entries already seen, health and backoff."""
+"""Per-feed state between runs: validators for conditional GET, entries already seen, entries whose fetch
+is to be retried, health and backoff.
+
+The retry rule: an entry whose article fetch failed for a transient reason (connection failed, timeout, HTTP
+408, 429 or 5xx, robots.txt unreachable for one of those) is pending, not seen: the next run fetches it again,
+later failures wait ENTRY_RETRY_BASE, doubling each time (and at least a 429's Retry-After), and the
+ENTRY_RETRY_LIMIT-th failed attempt dead-letters it once, with its reason. A permanent failure (404, 410,
+not http(s), too large, wrong type, disallowed by robots.txt) is dead-lettered at once and never retried.
+A pending entry is kept with the entry itself, so it is retried even after its feed stops listing it."""
 
 from __future__ import annotations
 
@@ -16,6 +24,11 @@ BACKOFF_BASE = dt.timedelta(minutes=30)
 BACKOFF_MAX = dt.timedelta(hours=24)
 # Seen-entry keys kept per feed: enough for feeds that list their last few hundred items.
 MAX_SEEN = 2000
+# Attempts at an entry's fetch before it is dead-lettered: with ENTRY_RETRY_BASE doubling, a host that is down
+# for most of a day still has its entries fetched; one down longer is a case for a person, not a retry.
+ENTRY_RETRY_LIMIT = 6
+ENTRY_RETRY_BASE = dt.timedelta(hours=1)
+ENTRY_RETRY_MAX = dt.timedelta(hours=12)
 
 
 @dataclass
@@ -33,6 +46,8 @@ class FeedState:
     skipped_runs: int = 0
     # entry key (a link's url_key or a GUID) -> when it was last listed in the feed
     seen: dict[str, str] = field(default_factory=dict)
+    # entry key (its link's url_key) -> a PendingFetch's value: entries whose fetch is to be retried
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @staticmethod
     def from_value(value: dict[str, Any] | None) -> FeedState:
@@ -58,6 +73,48 @@ class FeedState:
     def already_seen(self, link: str, guid: str | None) -> bool:
         return url_key(link) in self.seen or (guid is not None and ("guid:" + guid) in self.seen)
 
+    def is_pending(self, link: str) -> bool:
+        return url_key(link) in self.pending
+
+    def due_retries(self, now: dt.datetime) -> list[PendingFetch]:
+        """The pending entries this run should fetch again (their backoff over)."""
+        fetches = [PendingFetch.from_value(value) for value in self.pending.values()]
+        return [f for f in fetches if not f.next_attempt_at or parse_time(f.next_attempt_at) <= now]
+
+
+@dataclass(frozen=True)
+class PendingFetch:
+    """An entry whose fetch failed transiently and is to be tried again (a value of FeedState.pending)."""
+
+    entry: dict[str, Any]  # the FeedEntry as entry_to_json made it
+    keys: list[str]
+    attempts: int
+    first_failed: str
+    last_error: str
+    next_attempt_at: str | None = None
+
+    @staticmethod
+    def from_value(value: dict[str, Any]) -> PendingFetch:
+        return PendingFetch(**{k: v for k, v in value.items() if k in PendingFetch.__dataclass_fields__})
+
+    def to_value(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def retry_at(attempts: int, now: dt.datetime, retry_after: float | None = None) -> str | None:
+    """When an entry whose fetch failed `attempts` times may be tried again: the next run after the first
+    failure, then ENTRY_RETRY_BASE doubling up to ENTRY_RETRY_MAX, and never before a 429's Retry-After."""
+    delay = dt.timedelta(0) if attempts < 2 else min(ENTRY_RETRY_BASE * (2 ** (attempts - 2)), ENTRY_RETRY_MAX)
+    delay = max(delay, dt.timedelta(seconds=retry_after or 0))
+    return format_time(now + delay) if delay else None
+
+
+def retry_attempts(states: dict[str, FeedState]) -> dict[str, dict[str, int]]:
+    """Failed attempts so far of each pending entry, by feed URL and entry key: what the fetch step needs to
+    tell a retry from the last attempt."""
+    return {url: {key: int(value.get("attempts", 0)) for key, value in state.pending.items()}
+            for url, state in states.items() if state.pending}
+
 
 def entry_keys(link: str, guid: str | None) -> list[str]:
     """The keys under which an entry is remembered: its link's key and its GUID, either one matching."""
@@ -78,16 +135,32 @@ def load_feed_states(state_root: str, now: dt.datetime, retention: dt.timedelta)
     return {key: FeedState.from_value(record.value) for key, record in records.items()}
 
 
-def next_state(prior: FeedState, poll: dict[str, Any], done_keys: list[str], now: dt.datetime,
+def next_state(prior: FeedState, poll: dict[str, Any], fetches: list[dict[str, Any]], now: dt.datetime,
                retention: dt.timedelta) -> FeedState:
-    """The feed's state after this run, from the poll outcome and the entries whose fetch is settled.
+    """The feed's state after this run, from the poll outcome and how each entry's fetch ended.
 
     `poll` is what PollFeedDoFn reported: outcome (ok, not_modified, failed, backed_off), validators,
-    error, the keys of entries listed now and of entries handed on to fetching. An entry is remembered as
-    seen only once its fetch is settled (fetched, or failed for good): one that failed transiently is
-    fetched again next run, and so the feed's validators are dropped to make the next poll unconditional."""
+    error, the keys of entries listed now. Each of `fetches` is what FetchPageDoFn reported for one entry:
+    its keys, and for a fetch to retry the entry, the error and Retry-After. An entry is remembered as seen
+    once its fetch is settled (fetched, or failed for good); one to retry becomes (or stays) pending."""
     state = FeedState.from_value(prior.to_value())
     stamp = format_time(now)
+    state.pending = dict(state.pending)
+    done: set[str] = set()
+    for fetch in fetches:
+        key = fetch["keys"][0]
+        if not fetch.get("retry"):
+            done.update(fetch["keys"])
+            state.pending.pop(key, None)
+            continue
+        before = state.pending.get(key)
+        attempts = int(before["attempts"]) + 1 if before else 1
+        state.pending[key] = PendingFetch(
+            entry=fetch["entry"], keys=fetch["keys"], attempts=attempts,
+            first_failed=before["first_failed"] if before else stamp, last_error=fetch["error"],
+            next_attempt_at=retry_at(attempts, now, fetch.get("retry_after"))).to_value()
+    for key in done:
+        state.seen[key] = stamp
     outcome = poll["outcome"]
     if outcome == "backed_off":
         state.skipped_runs += 1
@@ -107,12 +180,11 @@ def next_state(prior: FeedState, poll: dict[str, Any], done_keys: list[str], now
         state.entries_last_run = 0
         return state
     state.entries_last_run = int(poll.get("entries", 0))
-    done = set(done_keys)
     for key in poll.get("listed", []):
-        if key in state.seen or key in done:
+        if key in state.seen:
             state.seen[key] = stamp
-    unsettled = [keys for keys in poll.get("handed_on", []) if not any(k in done for k in keys)]
-    state.etag, state.last_modified = (None, None) if unsettled else (poll.get("etag"), poll.get("last_modified"))
+    # Pending entries are retried from the state, not from the listing, so the next poll can stay conditional.
+    state.etag, state.last_modified = poll.get("etag"), poll.get("last_modified")
     cutoff = format_time(now - retention)
     kept = sorted(((t, k) for k, t in state.seen.items() if t >= cutoff), reverse=True)[:MAX_SEEN]
     state.seen = {k: t for t, k in kept}

@@ -62,7 +62,7 @@ class ArticleFetcher:
         if honour_robots:
             refusal = self.robots.check(entry.link)
             if refusal:
-                return PageOutcome(entry, error=FetchError(refusal, entry.link), robots_refused=True)
+                return PageOutcome(entry, error=refusal, robots_refused=True)
             delay = self.robots.crawl_delay(entry.link)
             gate = getattr(self.fetcher, "gate", None)
             if delay and gate is not None:

@@ -18,11 +18,12 @@ class RobotsCache:
         # robotparser matches on the product token, not the whole header ("sitrep/0.1 (+https://...)").
         self.agent = user_agent.split("/", 1)[0].split(" ", 1)[0] or "*"
         self._lock = threading.Lock()
-        self._hosts: dict[str, tuple[robotparser.RobotFileParser | None, str | None]] = {}
+        self._hosts: dict[str, tuple[robotparser.RobotFileParser | None, FetchError | None]] = {}
         self._host_locks: dict[str, threading.Lock] = {}
 
-    def check(self, url: str) -> str | None:
-        """None when url may be fetched, else the reason it may not."""
+    def check(self, url: str) -> FetchError | None:
+        """None when url may be fetched, else why not: a FetchError carrying robots.txt's own status when it
+        could not be read (so a host that is down or busy counts as transient), no status when disallowed."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}".lower()
         with self._lock:
@@ -33,9 +34,10 @@ class RobotsCache:
                 self._hosts[origin] = self._load(origin)
         rules, unreadable = self._hosts[origin]
         if unreadable:
-            return f"robots.txt unreadable ({unreadable}): host treated as disallowed"
+            return FetchError(f"robots.txt unreadable ({unreadable.reason}): host treated as disallowed", url,
+                              unreadable.status, unreadable.retry_after)
         if rules is not None and not rules.can_fetch(self.agent, url):
-            return "disallowed by robots.txt"
+            return FetchError("disallowed by robots.txt", url)
         return None
 
     def crawl_delay(self, url: str) -> float | None:
@@ -45,7 +47,7 @@ class RobotsCache:
         delay = rules.crawl_delay(self.agent) if rules is not None else None
         return float(delay) if delay is not None else None
 
-    def _load(self, origin: str) -> tuple[robotparser.RobotFileParser | None, str | None]:
+    def _load(self, origin: str) -> tuple[robotparser.RobotFileParser | None, FetchError | None]:
         try:
             response = self.fetcher.get(origin + "/robots.txt", "robots")
         except FetchError as exc:
@@ -53,7 +55,7 @@ class RobotsCache:
             # article fetch itself then says why, so robots.txt does not stand in its way.
             if exc.status is None or (400 <= exc.status < 500 and exc.status != 429):
                 return None, None
-            return None, exc.reason
+            return None, exc
         rules = robotparser.RobotFileParser(origin + "/robots.txt")
         rules.parse(response.body.decode("utf-8", errors="replace").splitlines())
         return rules, None

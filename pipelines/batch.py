@@ -21,7 +21,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from connectors.archive import join_parts, parts_folder
 from connectors.feeds import load_feeds
 from connectors.feedstate import NAMESPACE as FEEDS_STATE
-from connectors.feedstate import FeedState, load_feed_states, next_state
+from connectors.feedstate import FeedState, load_feed_states, next_state, retry_attempts
 from connectors.http import FetchPolicy, parse_allow_hosts, user_agent_for
 from connectors.state import StateLog, StateRecord, default_state_root, format_time
 from pipelines import __version__
@@ -35,7 +35,7 @@ from pipelines.sinks import DEAD_LETTERS, EVENTS, PublishPolicy, PubSubSink, Wri
 from pipelines.transforms import (
     DEAD,
     FEED_STATE,
-    FETCH_SETTLED,
+    FETCH_OUTCOME,
     NAMESPACE,
     ExtractDoFn,
     FetchPageDoFn,
@@ -49,8 +49,9 @@ from pipelines.transforms import (
 SUMMARY_FILE = "run-summary.json"
 SUMMARY_COUNTERS = (
     "feeds_polled", "feeds_failed", "feeds_not_modified", "feeds_backed_off", "entries_seen", "entries_skipped",
-    "entries_already_seen", "robots_disallowed", "input_records", "input_invalid", "text_records",
-    "articles_fetched", "fetch_failed", "articles_extracted", "extract_failed", "duplicates",
+    "entries_already_seen", "entries_retry_waiting", "robots_disallowed", "input_records", "input_invalid",
+    "text_records", "articles_fetched", "fetch_failed", "fetch_retry_pending", "fetch_retries",
+    "fetch_retries_exhausted", "articles_extracted", "extract_failed", "duplicates",
     "already_seen", "revisions",
     "events_written", "conflict_events", "filtered_not_conflict", "events_invalid", "dead_letters",
     "events_published", "publish_failed", "events_trimmed",
@@ -61,6 +62,11 @@ SINKS = ("files", "pubsub")
 def sample_path(name: str = "") -> str:
     """Path inside the sample the project ships (feeds, pages and their replay manifest)."""
     return str(resources.files("pipelines").joinpath("sample", name))
+
+
+def run_clock() -> dt.datetime:
+    """The run's one reading of the time (RunPlan.started_at): every state decision of a run uses it."""
+    return dt.datetime.now(dt.UTC)
 
 
 def new_run_id() -> str:
@@ -139,7 +145,7 @@ def plan_run(options: SitrepOptions) -> RunPlan:
         archive=options.archive,
         flag_duplicates=options.duplicates == "flag",
         near_dup=NearDupSettings(threshold=options.near_dup_threshold),
-        started_at=dt.datetime.now(dt.UTC),
+        started_at=run_clock(),
         sinks=sinks,
         pubsub_topic=options.pubsub_topic,
         ordering_key=options.ordering_key,
@@ -213,7 +219,7 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     if plan.feeds is not None:
         # Feed state (validators, seen entries, health) is read once here: one small record per feed. A
         # replay is a re-run of recorded responses, so it neither reads nor advances that state.
-        now = dt.datetime.now(dt.UTC)
+        now = plan.started_at
         prior = None if plan.replay else load_feed_states(plan.state, now, plan.retention)
         ignore_robots = frozenset(f.url for f in plan.feeds if not f.robots)
         polled = (
@@ -226,14 +232,15 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
         fetched = (
             polled.entries
             | "Spread" >> beam.Reshuffle()
-            | "FetchPages" >> beam.ParDo(FetchPageDoFn(plan.policy, plan.fetch_settings, ignore_robots))
-            .with_outputs(DEAD, FETCH_SETTLED, main="pages")
+            | "FetchPages" >> beam.ParDo(FetchPageDoFn(plan.policy, plan.fetch_settings, ignore_robots,
+                                                       None if prior is None else retry_attempts(prior)))
+            .with_outputs(DEAD, FETCH_OUTCOME, main="pages")
         )
         pages = fetched.pages
         dead_letters += [polled[DEAD], fetched[DEAD]]
         if prior is not None:
             state[FEEDS_STATE] = (
-                {"poll": polled[FEED_STATE], "settled": fetched[FETCH_SETTLED]}
+                {"poll": polled[FEED_STATE], "fetches": fetched[FETCH_OUTCOME]}
                 | "JoinFeedOutcomes" >> beam.CoGroupByKey()
                 | "NextFeedState" >> beam.Map(lambda kv, p=prior, n=now, r=plan.retention:
                                               _feed_record(*kv, p, n, r).to_line())
@@ -320,9 +327,8 @@ def _commit(_: bytes, plan: RunPlan, namespaces: tuple[str, ...], *records: Iter
 
 def _feed_record(url: str, joined: dict[str, list], prior: dict, now: dt.datetime,
                  retention: dt.timedelta) -> StateRecord:
-    """One feed's state record after this run: its poll outcome and its entries whose fetch settled."""
-    settled = [key for keys in joined["settled"] for key in keys]
-    state = next_state(prior.get(url) or FeedState(), joined["poll"][0], settled, now, retention)
+    """One feed's state record after this run: its poll outcome and how its entries' fetches ended."""
+    state = next_state(prior.get(url) or FeedState(), joined["poll"][0], list(joined["fetches"]), now, retention)
     return StateRecord(url, format_time(now), state.to_value())
 
 

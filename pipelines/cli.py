@@ -191,19 +191,22 @@ def feeds_status(state_root: str | None, as_json: bool, sink: TextIO) -> int:
     rows = sorted(records.items(), key=lambda kv: (-kv[1].value.get("consecutive_failures", 0), kv[0]))
     backing_off = 0
     if not as_json:
-        print(f"{'feed':<50} {'last success':<21} {'fails':>5} {'entries':>7} {'next attempt':<21} last error",
-              file=sink)
+        print(f"{'feed':<50} {'last success':<21} {'fails':>5} {'entries':>7} {'pending':>7} {'next attempt':<21} "
+              "last error", file=sink)
     for url, record in rows:
         state = FeedState.from_value(record.value)
         waiting = not state.due(now)
         backing_off += waiting
         next_attempt = state.next_attempt_at if waiting else "next run"
         if as_json:
-            row = {k: v for k, v in state.to_value().items() if k != "seen"}
-            sink.write(json.dumps({"feed": url, **row, "next_attempt": next_attempt}) + "\n")
+            row = {k: v for k, v in state.to_value().items() if k not in ("seen", "pending")}
+            # Entries whose fetch failed transiently, waiting for a retry (connectors/feedstate.py).
+            pending = [{"link": p["entry"]["link"], **{k: v for k, v in p.items() if k not in ("entry", "keys")}}
+                       for p in state.pending.values()]
+            sink.write(json.dumps({"feed": url, **row, "pending": pending, "next_attempt": next_attempt}) + "\n")
             continue
         print(f"{url:<50} {state.last_success or 'never':<21} {state.consecutive_failures:>5} "
-              f"{state.entries_last_run:>7} {next_attempt:<21} {state.last_error or ''}",
+              f"{state.entries_last_run:>7} {len(state.pending):>7} {next_attempt:<21} {state.last_error or ''}",
               file=sink)
     return 1 if backing_off else 0
 
@@ -220,6 +223,9 @@ def describe_summary(summary: dict[str, Any]) -> str:
                          f"backing off; {c['entries_already_seen']} entries seen by earlier runs, not fetched again")
         lines.append(f"  articles  {c['articles_fetched']} fetched, {c['fetch_failed']} fetch failures, "
                      f"{c['articles_extracted']} extracted, {c['extract_failed']} without a usable body")
+        if c.get("fetch_retry_pending") or c.get("fetch_retries") or c.get("entries_retry_waiting"):
+            lines.append(f"  retry     {c['fetch_retry_pending']} failed for now (pending for a later run), "
+                         f"{c['fetch_retries']} retried, {c['entries_retry_waiting']} waiting for their backoff")
     else:
         lines.append(f"  input     {c['input_records']} records, {c['input_invalid']} invalid, {c['text_records']} "
                      f"with text, {c['articles_extracted']} extracted from HTML, {c['extract_failed']} without a "

@@ -17,7 +17,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from connectors.archive import WarcRecorder
 from connectors.feeds import FeedError, FeedPoller
-from connectors.feedstate import FeedState, entry_keys
+from connectors.feedstate import ENTRY_RETRY_LIMIT, FeedState, entry_keys
 from connectors.http import FetchPolicy
 from connectors.pages import ArticleFetcher, make_fetcher
 from connectors.state import parse_time
@@ -31,7 +31,7 @@ from schemas.records import Article, DeadLetter, FeedConfig, FeedEntry, FetchedP
 NAMESPACE = "sitrep"
 DEAD = "dead"
 FEED_STATE = "feed_state"
-FETCH_SETTLED = "settled"
+FETCH_OUTCOME = "fetch_outcome"
 
 
 def counter(name: str) -> Any:
@@ -155,8 +155,9 @@ class _ConcurrentFetchDoFn(beam.DoFn):
 class PollFeedDoFn(_ConcurrentFetchDoFn):
     """FeedConfig -> FeedEntry for each new usable entry; unreadable feeds and link-less entries to dead
     letters. With feed state (`prior`, by feed URL): polls are conditional, a 304 is not parsed, entries seen
-    by earlier runs are not handed on, a feed backing off is skipped; each feed's poll outcome leaves on the
-    FEED_STATE output as (feed URL, outcome) for the state written after the run."""
+    by earlier runs are not handed on, a feed backing off is skipped; pending entries whose retry is due are
+    handed on whatever the poll's outcome; each feed's poll outcome leaves on the FEED_STATE output as
+    (feed URL, outcome) for the state written after the run."""
 
     def __init__(self, policy: FetchPolicy, settings: FetchSettings | str | None = None,
                  prior: dict[str, FeedState] | None = None, now: str | None = None) -> None:
@@ -165,6 +166,17 @@ class PollFeedDoFn(_ConcurrentFetchDoFn):
         self.now = now
 
     def work(self, feed: FeedConfig) -> Work:
+        outputs, counts = self.poll(feed)
+        state = (self.prior or {}).get(feed.url) or FeedState()
+        if self.prior is None or not state.pending:
+            return outputs, counts
+        retries = [FeedEntry(**{**f.entry, "authors": tuple(f.entry.get("authors", ()))})
+                   for f in state.due_retries(parse_time(self.now))]
+        counts["fetch_retries"] = len(retries)
+        counts["entries_retry_waiting"] = len(state.pending) - len(retries)
+        return [*retries, *outputs], counts
+
+    def poll(self, feed: FeedConfig) -> Work:
         stateful = self.prior is not None
         state = (self.prior or {}).get(feed.url) or FeedState()
         if stateful and not state.due(parse_time(self.now)):
@@ -185,30 +197,33 @@ class PollFeedDoFn(_ConcurrentFetchDoFn):
         counts["entries_skipped"] = len(result.skipped)
         for ref, reason in result.skipped:
             outputs.append(TaggedOutput(DEAD, DeadLetter("poll", reason, feed.url, {"feed": vars(feed), "entry": ref})))
-        listed, handed_on = [], []
+        listed = []
         for entry in result.entries:
-            keys = entry_keys(entry.link, entry.guid)
-            listed += keys
+            listed += entry_keys(entry.link, entry.guid)
             if stateful and state.already_seen(entry.link, entry.guid):
                 counts["entries_already_seen"] = counts.get("entries_already_seen", 0) + 1
                 continue
-            handed_on.append(keys)
+            if stateful and state.is_pending(entry.link):
+                continue  # handed on (and counted) from the state when its retry is due: see work
             outputs.append(entry)
-        outcome = {"outcome": "ok", "entries": len(result.entries), "listed": listed, "handed_on": handed_on,
-                   **validators}
+        outcome = {"outcome": "ok", "entries": len(result.entries), "listed": listed, **validators}
         outputs.append(TaggedOutput(FEED_STATE, (feed.url, outcome)))
         return outputs, counts
 
 
 class FetchPageDoFn(_ConcurrentFetchDoFn):
-    """FeedEntry -> FetchedPage, robots.txt permitting (unless the entry's feed is in `ignore_robots`);
-    failed fetches to dead letters with the entry, so they can be retried. Entries whose fetch is settled
-    (fetched, or failed for good) leave on FETCH_SETTLED as (feed URL, entry keys) for the feed state."""
+    """FeedEntry -> FetchedPage, robots.txt permitting (unless the entry's feed is in `ignore_robots`).
+    With `retries` (failed attempts so far of pending entries, by feed URL and entry key; None where no
+    state carries a retry to a later run), a transient failure before the ENTRY_RETRY_LIMIT-th attempt is
+    not a dead letter: the entry stays pending. Other failures go to dead letters with the entry. How each
+    entry's fetch ended leaves on FETCH_OUTCOME as (feed URL, outcome) for the feed state."""
 
     def __init__(self, policy: FetchPolicy, settings: FetchSettings | str | None = None,
-                 ignore_robots: frozenset[str] = frozenset()) -> None:
+                 ignore_robots: frozenset[str] = frozenset(),
+                 retries: dict[str, dict[str, int]] | None = None) -> None:
         super().__init__(policy, settings)
         self.ignore_robots = ignore_robots
+        self.retries = retries
         self.articles: ArticleFetcher | None = None
 
     def setup(self) -> None:
@@ -217,14 +232,24 @@ class FetchPageDoFn(_ConcurrentFetchDoFn):
 
     def work(self, entry: FeedEntry) -> Work:
         outcome = self.articles.fetch(entry, honour_robots=entry.feed_url not in self.ignore_robots)
-        outputs: list[Any] = []
-        if outcome.error is None or not outcome.error.transient:
-            outputs.append(TaggedOutput(FETCH_SETTLED, (entry.feed_url, entry_keys(entry.link, entry.guid))))
+        keys = entry_keys(entry.link, entry.guid)
+        report: dict[str, Any] = {"keys": keys}
         if outcome.page is not None:
-            return [outcome.page, *outputs], {"articles_fetched": 1}
+            return [outcome.page, TaggedOutput(FETCH_OUTCOME, (entry.feed_url, report))], {"articles_fetched": 1}
+        error = outcome.error
+        failed_before = (self.retries or {}).get(entry.feed_url or "", {}).get(keys[0], 0)
+        if self.retries is not None and error.transient and failed_before + 1 < ENTRY_RETRY_LIMIT:
+            report.update(retry=True, error=error.reason, retry_after=error.retry_after, entry=entry_to_json(entry))
+            return [TaggedOutput(FETCH_OUTCOME, (entry.feed_url, report))], {"fetch_retry_pending": 1}
         counts = {"fetch_failed": 1, **({"robots_disallowed": 1} if outcome.robots_refused else {})}
-        letter = DeadLetter("fetch", outcome.error.reason, entry.link, {"entry": entry_to_json(entry)})
-        return [TaggedOutput(DEAD, letter), *outputs], counts
+        details: dict[str, Any] = {"entry": entry_to_json(entry)}
+        reason = error.reason
+        if failed_before:
+            counts["fetch_retries_exhausted"] = 1
+            details["attempts"] = failed_before + 1
+            reason = f"{reason} (gave up after {failed_before + 1} attempts)"
+        letter = DeadLetter("fetch", reason, entry.link, details)
+        return [TaggedOutput(DEAD, letter), TaggedOutput(FETCH_OUTCOME, (entry.feed_url, report))], counts
 
 
 INPUT_READ_BUFFER = 1 << 20

@@ -34,9 +34,10 @@ class Route:
 
 
 class LocalServer:
-    """Threaded HTTP server on a free loopback port; `route(path, ...)` sets what a path answers."""
+    """Threaded HTTP server on a free loopback port (or the given one, to bring a stopped host back);
+    `route(path, ...)` sets what a path answers."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.in_flight = 0
@@ -123,7 +124,7 @@ class LocalServer:
                     pass
                 self.close_connection = True
 
-        self.httpd = _Server((host, 0), Handler)
+        self.httpd = _Server((host, port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
