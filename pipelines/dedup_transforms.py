@@ -26,7 +26,8 @@ from pipelines.neardup import (
     resolve_cluster,
     state_value,
 )
-from pipelines.transforms import BatchingDoFn, counter
+from pipelines.tagging import ConflictTagger, TagResult
+from pipelines.transforms import BatchingDoFn, counter, shared_tagger
 from schemas.records import Article
 
 STATE_NAMESPACE = "dedup"
@@ -199,6 +200,14 @@ class ResolveClusterDoFn(beam.DoFn):
         self.duplicates = counter("duplicates")
         self.already_seen = counter("already_seen")
         self.revisions = counter("revisions")
+        self.tagger: ConflictTagger | None = None
+
+    def setup(self) -> None:
+        # The tagger tells a revision by its facts; the events' step reuses the tags of what is emitted.
+        self.tagger = shared_tagger()
+
+    def _tag(self, article: Article) -> TagResult:
+        return self.tagger.tag(article.title, article.text, article.language)
 
     def process(self, item: tuple[str, Iterable[DocNode]], plan: CopyPlan) -> Iterator[Any]:
         label, articles = item  # nodes of one article each
@@ -213,7 +222,7 @@ class ResolveClusterDoFn(beam.DoFn):
             if unplanned:  # the plan and this fold disagree: fail loudly rather than lose the articles
                 raise RuntimeError(f"cluster {label}: groups {sorted(unplanned)} are not in the run's plan")
             nodes = [replace(node, group=groups[node.id]) if node.id in groups else node for node in planned]
-        resolution: Resolution = resolve_cluster(nodes, self.flag)
+        resolution: Resolution = resolve_cluster(nodes, self.flag, self._tag)
         self.duplicates.inc(resolution.duplicates)
         self.already_seen.inc(resolution.already_seen)
         for group in resolution.emitted:
