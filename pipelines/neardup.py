@@ -271,10 +271,11 @@ def resolve_cluster(nodes: Iterable[DocNode], flag_duplicates: bool,
                 emitted_ids.add(article_id)
                 emitted.append(DedupResult(article, (), revision=node.revision if article_id == node.id else 1,
                                            duplicate_of=cluster_id, cluster_id=cluster_id))
+    emitted_ids = {event_id_for(g.representative.canonical_url) for g in emitted}
     remembered = tuple(
         (replace(versions[n.id], cluster=cluster_id), versions[n.id].revision) if n.id in versions else
         (replace(n, cluster=cluster_id, facts=n.facts if n.seen else n.before),
-         n.revision if n.seen else n.revision - 1)
+         n.revision if n.seen or n.id in emitted_ids else n.revision - 1)
         for n in current)
     return Resolution(tuple(emitted), duplicates, sum(1 for n in current if n.seen), remembered)
 

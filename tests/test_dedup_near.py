@@ -126,6 +126,7 @@ def test_cluster_keeps_the_story_an_earlier_run_emitted(seed_text):
     assert dropped.emitted == () and dropped.duplicates == 1
     flagged = resolve_cluster([copy, prior], flag_duplicates=True)
     assert [(g.representative.url, g.duplicate_of) for g in flagged.emitted] == [(copy.url, earlier.id)]
+    assert [revision for _, revision in flagged.remembered] == [1]  # the flagged copy went out under its own id
 
 
 def test_same_url_same_text_is_seen_changed_text_is_a_revision(seed_text):
