@@ -148,7 +148,8 @@ class Deduplicate(beam.PTransform):
        and its predecessor, then a fixed number of rounds of min-label propagation;
     3. with that plan as a side input (it lists only the articles that are not alone), the articles of
        larger clusters are grouped by cluster with their text, their exact copies folded again there, and
-       resolve_cluster picks what to emit; an article alone is resolved where it is.
+       resolve_cluster picks what to emit (of a story an earlier run emitted: only revisions, told by changed
+       text at its URL or by a copy's tagged facts); an article alone is resolved where it is.
 
     Fixed rounds bound a chain of copies to `rounds` hops: a longer one may be split into two clusters (two
     representatives, never a wrong merge), which costs recall, not precision."""
@@ -193,7 +194,8 @@ class Deduplicate(beam.PTransform):
 
 class ResolveClusterDoFn(beam.DoFn):
     """A cluster's nodes (with their groups) -> the groups to emit, counted, and (tagged `state`) what the
-    state keeps of them (each record as its segment line)."""
+    state keeps of them (each record as its segment line). It tags what it emits or weighs as a revision, so
+    the facts go into the state; the tags travel on with the group to the events' step."""
 
     def __init__(self, flag_duplicates: bool, now: str) -> None:
         self.flag, self.now = flag_duplicates, now
