@@ -6,8 +6,9 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -91,13 +92,18 @@ def representative_order(article: Article) -> tuple:
 class DedupResult:
     """A group of copies resolved: the representative and its duplicates. `duplicate_of` is set when this
     article is itself a copy emitted with --duplicates flag; `revision` rises when the text at its URL changed
-    since an earlier run."""
+    since an earlier run, or a copy of a story an earlier run emitted states other facts: then `event_id` is
+    the event it revises (None: its own URL's), `changes` says what differs, and `tags` holds the tagging that
+    told it (reused when the event is built)."""
 
     representative: Article
     duplicates: tuple[Article, ...]
     revision: int = 1
     duplicate_of: str | None = None
     cluster_id: str | None = None
+    event_id: str | None = None
+    changes: tuple[str, ...] = ()
+    tags: Any = field(default=None, compare=False)
 
     @property
     def duplicate_urls(self) -> list[str]:

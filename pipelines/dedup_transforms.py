@@ -26,7 +26,8 @@ from pipelines.neardup import (
     resolve_cluster,
     state_value,
 )
-from pipelines.transforms import BatchingDoFn, counter
+from pipelines.tagging import ConflictTagger, TagResult
+from pipelines.transforms import BatchingDoFn, counter, shared_tagger
 from schemas.records import Article
 
 STATE_NAMESPACE = "dedup"
@@ -147,7 +148,8 @@ class Deduplicate(beam.PTransform):
        and its predecessor, then a fixed number of rounds of min-label propagation;
     3. with that plan as a side input (it lists only the articles that are not alone), the articles of
        larger clusters are grouped by cluster with their text, their exact copies folded again there, and
-       resolve_cluster picks what to emit; an article alone is resolved where it is.
+       resolve_cluster picks what to emit (of a story an earlier run emitted: only revisions, told by changed
+       text at its URL or by a copy's tagged facts); an article alone is resolved where it is.
 
     Fixed rounds bound a chain of copies to `rounds` hops: a longer one may be split into two clusters (two
     representatives, never a wrong merge), which costs recall, not precision."""
@@ -192,13 +194,22 @@ class Deduplicate(beam.PTransform):
 
 class ResolveClusterDoFn(beam.DoFn):
     """A cluster's nodes (with their groups) -> the groups to emit, counted, and (tagged `state`) what the
-    state keeps of them (each record as its segment line)."""
+    state keeps of them (each record as its segment line). It tags what it emits or weighs as a revision, so
+    the facts go into the state; the tags travel on with the group to the events' step."""
 
     def __init__(self, flag_duplicates: bool, now: str) -> None:
         self.flag, self.now = flag_duplicates, now
         self.duplicates = counter("duplicates")
         self.already_seen = counter("already_seen")
         self.revisions = counter("revisions")
+        self.tagger: ConflictTagger | None = None
+
+    def setup(self) -> None:
+        # The tagger tells a revision by its facts; the events' step reuses the tags of what is emitted.
+        self.tagger = shared_tagger()
+
+    def _tag(self, article: Article) -> TagResult:
+        return self.tagger.tag(article.title, article.text, article.language)
 
     def process(self, item: tuple[str, Iterable[DocNode]], plan: CopyPlan) -> Iterator[Any]:
         label, articles = item  # nodes of one article each
@@ -213,7 +224,7 @@ class ResolveClusterDoFn(beam.DoFn):
             if unplanned:  # the plan and this fold disagree: fail loudly rather than lose the articles
                 raise RuntimeError(f"cluster {label}: groups {sorted(unplanned)} are not in the run's plan")
             nodes = [replace(node, group=groups[node.id]) if node.id in groups else node for node in planned]
-        resolution: Resolution = resolve_cluster(nodes, self.flag)
+        resolution: Resolution = resolve_cluster(nodes, self.flag, self._tag)
         self.duplicates.inc(resolution.duplicates)
         self.already_seen.inc(resolution.already_seen)
         for group in resolution.emitted:

@@ -95,12 +95,13 @@ def build_event(
 ) -> dict[str, Any]:
     """The schema-v1 event of a group's representative (or, with duplicate_of, of one of its copies)."""
     article: Article = group.representative
-    event_id = event_id_for(article.canonical_url)
+    event_id = group.event_id or event_id_for(article.canonical_url)
     duplicate_of = duplicate_of or group.duplicate_of
     return {
         "event_id": event_id,
         "schema_version": SCHEMA_VERSION,
         "revision": group.revision,
+        "changes": list(group.changes),
         "source": {
             "feed_url": article.feed_url,
             "domain": domain_of(article.url) or "unknown",

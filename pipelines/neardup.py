@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from datasketch import MinHashLSH
@@ -21,6 +22,8 @@ from pipelines.dedup import (
     normalize_text,
     representative_order,
 )
+from pipelines.revisions import fact_changes, facts_of
+from schemas.records import Article
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_NUM_PERM = 128
@@ -148,7 +151,10 @@ class DocNode:
     """One article (with its exact copies) or one article an earlier run saw, as a node of the copy graph.
 
     `prior` nodes come from the state; `seen` marks a node of this run whose URL and text an earlier run
-    already had (it counts as prior: never emitted again). `cluster` is the id an earlier run gave it."""
+    already had (it counts as prior: never emitted again). `cluster` is the id an earlier run gave it.
+    `facts` are the tagged facts of the version emitted under it (revisions.facts_of; None: never emitted),
+    `event` the event id that version was emitted under when not its own (a revision of another URL's event),
+    and `before` the facts of the earlier version at its URL that this node's changed text revises."""
 
     id: str
     order: tuple
@@ -159,7 +165,15 @@ class DocNode:
     seen: bool = False
     cluster: str | None = None
     revision: int = 1
+    facts: dict | None = None
+    event: str | None = None
+    before: dict | None = None
     group: DedupResult | None = field(default=None, compare=False)
+
+    @property
+    def event_id(self) -> str:
+        """The event this node's version was (or is) emitted under."""
+        return self.event or self.id
 
     @property
     def rank(self) -> tuple:
@@ -216,10 +230,13 @@ class Resolution:
     remembered: tuple[tuple[DocNode, int], ...]
 
 
-def resolve_cluster(nodes: Iterable[DocNode], flag_duplicates: bool) -> Resolution:
+def resolve_cluster(nodes: Iterable[DocNode], flag_duplicates: bool,
+                    tag: Callable[[Article], Any] | None = None) -> Resolution:
     """One cluster: the head (first by rank) is the representative; every other article of this run is a
     duplicate of it. A head from an earlier run was emitted then, so nothing of its cluster is emitted
-    again as a representative. `remembered` holds this run's nodes, with the cluster id they now belong to
+    again as a representative, except revisions of the story (see _revisions). `tag` gives an article's
+    TagResult: the facts a revision is told by, kept in the state (without it, only changed text at an
+    earlier URL is a revision). `remembered` holds this run's nodes, with the cluster id they now belong to
     and the last revision emitted under their id (0: never emitted), for the state."""
     ordered = sorted(nodes, key=lambda n: n.rank)
     head = ordered[0]
@@ -228,11 +245,21 @@ def resolve_cluster(nodes: Iterable[DocNode], flag_duplicates: bool) -> Resoluti
     new = [n for n in current if not n.seen]
     articles = [a for n in current for a in ((n.group.representative, *n.group.duplicates) if n.group else ())]
     emitted: list[DedupResult] = []
+    versions: dict[str, DocNode] = {}  # this run's nodes emitted, as the state keeps them
     if not head.prior:
         copies = tuple(a for n in current for a in ((*n.group.duplicates,) if n is head else
                                                    (n.group.representative, *n.group.duplicates)))
+        tags = tag(head.group.representative) if tag else None
+        facts = facts_of(tags) if tags is not None else None
+        changes = _changes(head.before, facts) if head.revision > 1 else ()
         emitted.append(replace(head.group, duplicates=tuple(sorted(copies, key=representative_order)),
-                               revision=head.revision, cluster_id=cluster_id))
+                               revision=head.revision, cluster_id=cluster_id, tags=tags, changes=changes,
+                               event_id=head.event))
+        versions[head.id] = replace(head, facts=facts)
+    else:
+        for group, version in _revisions(ordered, new, cluster_id, tag):
+            emitted.append(group)
+            versions[version.id] = version
     duplicates = len(articles) - len(emitted)
     if flag_duplicates:
         emitted_ids = {cluster_id} | {event_id_for(g.representative.canonical_url) for g in emitted}
@@ -246,16 +273,52 @@ def resolve_cluster(nodes: Iterable[DocNode], flag_duplicates: bool) -> Resoluti
                                            duplicate_of=cluster_id, cluster_id=cluster_id))
     emitted_ids = {event_id_for(g.representative.canonical_url) for g in emitted}
     remembered = tuple(
-        (replace(n, cluster=cluster_id), n.revision if n.seen or n.id in emitted_ids else n.revision - 1)
+        (replace(versions[n.id], cluster=cluster_id), versions[n.id].revision) if n.id in versions else
+        (replace(n, cluster=cluster_id, facts=n.facts if n.seen else n.before),
+         n.revision if n.seen or n.id in emitted_ids else n.revision - 1)
         for n in current)
     return Resolution(tuple(emitted), duplicates, sum(1 for n in current if n.seen), remembered)
+
+
+def _changes(before: dict | None, facts: dict | None) -> tuple[str, ...]:
+    """What a revision changed: the facts that differ, or only its text."""
+    return tuple((fact_changes(before, facts) if facts is not None else []) or ["text"])
+
+
+def _revisions(ordered: list[DocNode], new: list[DocNode], cluster_id: str,
+               tag: Callable[[Article], Any] | None) -> Iterator[tuple[DedupResult, DocNode]]:
+    """This run's articles of a story an earlier run emitted that are news, each as its group to emit and its
+    node as the state keeps it. The rule: changed text at a URL an earlier run emitted is that event's next
+    revision; a copy at another URL is a revision of the story's event only when its facts (revisions.facts_of)
+    differ from those of every version emitted so far, and is folded otherwise."""
+    versions = [n for n in ordered if n.prior and not n.seen and n.facts is not None]
+    for node in new:
+        tags = tag(node.group.representative) if tag else None
+        facts = facts_of(tags) if tags is not None else None
+        if node.revision > 1:  # changed text at a URL an earlier run emitted
+            event_id, before = node.event_id, node.before
+        elif facts is None or not versions or any(v.facts == facts for v in versions):
+            continue
+        else:
+            latest = max((v for v in versions if v.event_id == cluster_id), default=None,
+                         key=lambda v: v.revision) or max(versions, key=lambda v: v.revision)
+            event_id, before = latest.event_id, latest.facts
+        revision = max([node.revision, *(v.revision + 1 for v in versions if v.event_id == event_id)])
+        changes = _changes(before, facts)
+        version = replace(node, revision=revision, facts=facts, event=None if event_id == node.id else event_id)
+        versions.append(version)
+        yield replace(node.group, revision=revision, cluster_id=cluster_id, tags=tags, changes=changes,
+                      event_id=event_id), version
 
 
 def state_value(node: DocNode, emitted_revision: int) -> dict:
     """What the state keeps of a node: enough to match, order and verify it in later runs (no text)."""
     published, fetched = node.order[ORDER_PUBLISHED] or None, node.order[ORDER_FETCHED]
-    return {"url": node.url, "fp": node.fingerprint, "sig": encode_signature(node.sig), "sigv": SIGNATURE_SCHEME,
-            "pub": published, "fetched": fetched, "rev": emitted_revision, "cluster": node.cluster}
+    value = {"url": node.url, "fp": node.fingerprint, "sig": encode_signature(node.sig), "sigv": SIGNATURE_SCHEME,
+             "pub": published, "fetched": fetched, "rev": emitted_revision, "cluster": node.cluster}
+    # The facts of the version emitted under the node, and the event it went out as when not its own.
+    value.update((k, v) for k, v in (("facts", node.facts), ("event", node.event)) if v is not None)
+    return value
 
 
 def node_from_state(doc_id: str, value: dict) -> DocNode:
@@ -265,7 +328,8 @@ def node_from_state(doc_id: str, value: dict) -> DocNode:
     order = (published is None, published or "", "~", value["fetched"], doc_id, value["url"], "")
     sig = decode_signature(value["sig"]) if value.get("sigv") == SIGNATURE_SCHEME else NO_SIGNATURE
     return DocNode(id=doc_id, order=order, sig=sig, fingerprint=value["fp"],
-                   url=value["url"], prior=True, cluster=value.get("cluster"), revision=int(value.get("rev", 0)))
+                   url=value["url"], prior=True, cluster=value.get("cluster"), revision=int(value.get("rev", 0)),
+                   facts=value.get("facts"), event=value.get("event"))
 
 
 def match_prior(node: DocNode, prior: DocNode | None) -> DocNode:
@@ -276,7 +340,7 @@ def match_prior(node: DocNode, prior: DocNode | None) -> DocNode:
         return node
     if prior.fingerprint == node.fingerprint:
         return replace(prior, seen=True, group=node.group, sig=node.sig)
-    return replace(node, revision=prior.revision + 1)
+    return replace(node, revision=prior.revision + 1, before=prior.facts, event=prior.event)
 
 
 @lru_cache(maxsize=32)

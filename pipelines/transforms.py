@@ -341,6 +341,11 @@ class ExtractDoFn(beam.DoFn):
 _TAGGER = shared.Shared()
 
 
+def shared_tagger() -> ConflictTagger:
+    """This process's one tagger (loaded on first use)."""
+    return _TAGGER.acquire(ConflictTagger)
+
+
 class TagToEventDoFn(beam.DoFn):
     """DedupResult -> schema-v1 event dict (tagged and validated); events that break the schema to dead letters."""
 
@@ -355,12 +360,12 @@ class TagToEventDoFn(beam.DoFn):
         self.provenance: Provenance | None = None
 
     def setup(self) -> None:
-        self.tagger = _TAGGER.acquire(ConflictTagger)
+        self.tagger = shared_tagger()
         self.provenance = Provenance(run_id=self.run_id, taxonomy_version=self.tagger.version)
 
     def process(self, group: DedupResult) -> Iterator[Any]:
         article: Article = group.representative
-        tags = self.tagger.tag(article.title, article.text, article.language)
+        tags = group.tags or self.tagger.tag(article.title, article.text, article.language)
         event = build_event(group, tags, self.provenance)
         try:
             validate_event(event)

@@ -155,6 +155,8 @@ class _AvroWriter:
             description = spec.get("description")
             spec, def_name = _resolve(self.root, spec)
             avro_type = self.type_of(spec, name, field, def_name)
+            if field not in node.get("required", ()) and not isinstance(avro_type, list):
+                avro_type = ["null", avro_type]  # a field the event may leave out reads as null
             entry: dict[str, Any] = {"name": field, "type": avro_type}
             if description or spec.get("description"):
                 entry["doc"] = description or spec.get("description")
@@ -183,8 +185,8 @@ class _AvroWriter:
 
 
 def render_avro(schema: dict[str, Any]) -> dict[str, Any]:
-    """An Avro record schema of the event (namespace sitrep.v1); nullable fields are ["null", T] with default
-    null; date-times stay RFC 3339 strings."""
+    """An Avro record schema of the event (namespace sitrep.v1); nullable and optional fields are ["null", T]
+    with default null; date-times stay RFC 3339 strings."""
     record = _AvroWriter(schema).record(ROOT_MESSAGE, schema)
     assert isinstance(record, dict)
     return {"namespace": PACKAGE, **record}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from pipelines.neardup import (
     similarity,
     state_value,
 )
+from pipelines.revisions import facts_of
 from schemas.records import Article
 from tests.conftest import SEED_URL
 
@@ -124,6 +126,7 @@ def test_cluster_keeps_the_story_an_earlier_run_emitted(seed_text):
     assert dropped.emitted == () and dropped.duplicates == 1
     flagged = resolve_cluster([copy, prior], flag_duplicates=True)
     assert [(g.representative.url, g.duplicate_of) for g in flagged.emitted] == [(copy.url, earlier.id)]
+    assert [revision for _, revision in flagged.remembered] == [1]  # the flagged copy went out under its own id
 
 
 def test_same_url_same_text_is_seen_changed_text_is_a_revision(seed_text):
@@ -134,6 +137,30 @@ def test_same_url_same_text_is_seen_changed_text_is_a_revision(seed_text):
     corrected = match_prior(node_of(DedupResult(art(SEED_URL, seed_text.replace("77", "81")), ())), prior)
     [event] = resolve_cluster([corrected], False).emitted
     assert (event.revision, event.cluster_id) == (2, first.id)
+
+
+def test_copy_of_an_emitted_story_is_a_revision_only_when_its_facts_differ(seed_text):
+    # resolve_cluster with a tagger stand-in: the facts come from whatever `tag` reports of an article.
+    class Tags:
+        def __init__(self, killed: int) -> None:
+            self.is_conflict, self.locations, self.actors = True, [{"name": "Hasaka"}], []
+            self.casualties = {"killed": {"count": killed}}
+
+    def tag(article: Article) -> Tags:
+        return Tags(20 if "twenty" in article.text else 14)
+
+    earlier = node_of(DedupResult(art("https://site9.example/story", seed_text, "2022-01-23T11:00:00Z"), ()))
+    emitted = replace(earlier, facts=facts_of(tag(earlier.group.representative)))
+    prior = node_from_state(earlier.id, state_value(emitted, 1))
+    same_facts = node_of(DedupResult(art("https://site1.example/story", syndicated(seed_text)[0]), ()))
+    folded = resolve_cluster([same_facts, prior], False, tag)
+    assert folded.emitted == () and folded.duplicates == 1
+    other_facts = node_of(DedupResult(art("https://site2.example/story", syndicated(seed_text)[0] + " twenty"), ()))
+    [revision] = resolve_cluster([other_facts, same_facts, prior], False, tag).emitted
+    assert (revision.representative.url, revision.event_id, revision.revision) == (other_facts.url, earlier.id, 2)
+    assert revision.changes == ("killed 14 → 20",)
+    # without a tagger no facts are known: the copy folds, as copies always did
+    assert resolve_cluster([other_facts, prior], False).emitted == ()
 
 
 def test_plan_lists_only_clusters_that_join_something(seed_text):

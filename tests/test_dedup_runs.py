@@ -225,3 +225,66 @@ def test_state_of_an_older_version_with_band_records_still_matches(tmp_path):
     assert main(["run", "--input", backfill(tmp_path, COPIES[1:3], "b.jsonl"), "--out", str(tmp_path / "b"),
                  "--state", state]) == 0
     assert events_of(tmp_path / "b") == [] and counts_of(tmp_path / "b")["duplicates"] == 2
+
+
+MARKET = (
+    "Gunmen attacked a market in Maiduguri, Borno state, on Monday, killing at least 14 people and wounding 30, "
+    "officials said. Witnesses said the attackers, believed to be Boko Haram fighters, arrived on motorcycles and "
+    "opened fire on traders before setting stalls alight. The army said troops had been sent to the area and that "
+    "a search for the attackers was under way. Residents fled to nearby villages and the state governor condemned "
+    "the attack as barbaric."
+)
+
+
+def market(url: str, text: str = MARKET, hour: int = 6) -> dict:
+    return {**story(url, text, hour), "title": "Market attack"}
+
+
+def run_into(tmp_path: Path, name: str, records: list[dict], state: str) -> Path:
+    out = tmp_path / name
+    assert main(["run", "--input", backfill(tmp_path, records, name + ".jsonl"), "--out", str(out),
+                 "--state", state]) == 0
+    return out
+
+
+def test_extended_update_at_the_same_url_is_a_revision_though_an_earlier_copy_heads_the_story(tmp_path):
+    # The earlier run also saw a copy at another URL: it joins the update's cluster and ranks first (it is what
+    # an earlier run saw), which must not fold the update away.
+    state = str(tmp_path / "state")
+    first = run_into(tmp_path, "a", [market("https://wire.example/market"), market(
+        "https://tv.example/market", MARKET.replace("officials said", "officials told reporters"), 7)], state)
+    update = MARKET + " Update: the toll has risen to at least 120 people killed, a local official said on Tuesday."
+    later = run_into(tmp_path, "b", [market("https://wire.example/market", update)], state)
+    [original], [revised] = events_of(first), events_of(later)
+    assert revised["event_id"] == original["event_id"] and revised["url"] == "https://wire.example/market"
+    assert (original["revision"], revised["revision"]) == (1, 2)
+    assert original["changes"] == [] and revised["changes"] == ["text"]
+    assert "toll has risen" in revised["text"]
+    assert {k: counts_of(later)[k] for k in ("revisions", "duplicates")} == {"revisions": 1, "duplicates": 0}
+    again = run_into(tmp_path, "c", [market("https://wire.example/market", update)], state)
+    assert events_of(again) == [] and counts_of(again)["already_seen"] == 1
+
+
+def test_rewritten_story_at_a_new_url_with_other_figures_is_a_revision_and_an_unchanged_copy_folds(tmp_path):
+    from connectors.state import StateLog
+    from pipelines.dedup_transforms import STATE_NAMESPACE
+
+    state = str(tmp_path / "state")
+    first = run_into(tmp_path, "a", [market("https://wire.example/market")], state)
+    rewritten = market("https://paper.example/market-attack", MARKET.replace("at least 14", "at least 20"), 9)
+    later = run_into(tmp_path, "b", [rewritten], state)
+    [original], [revised] = events_of(first), events_of(later)
+    assert revised["event_id"] == original["event_id"]
+    assert revised["url"] == "https://paper.example/market-attack" and revised["revision"] == 2
+    assert revised["changes"] == ["killed 14 → 20"]
+    assert revised["casualties"]["killed"]["count"] == 20
+    assert counts_of(later)["revisions"] == 1 and counts_of(later)["duplicates"] == 0
+    # The state keeps each version's facts, and no text.
+    values = [r.value for r in StateLog(state, STATE_NAMESPACE).records()]
+    assert sorted(v["facts"]["killed"] for v in values) == [14, 20]
+    assert not any("text" in v for v in values)
+    # A copy stating what an emitted version stated folds, whichever version it matches.
+    stale = market("https://tv.example/market", MARKET.replace("officials said", "officials told reporters"), 10)
+    folded = run_into(tmp_path, "c", [stale, rewritten], state)
+    assert events_of(folded) == []
+    assert counts_of(folded)["already_seen"] == 1 and counts_of(folded)["duplicates"] == 2
