@@ -184,7 +184,9 @@ class PollFeedDoFn(_ConcurrentFetchDoFn):
         counts["entries_seen"] = len(result.entries) + len(result.skipped)
         counts["entries_skipped"] = len(result.skipped)
         for ref, reason in result.skipped:
-            outputs.append(TaggedOutput(DEAD, DeadLetter("poll", reason, feed.url, {"feed": vars(feed), "entry": ref})))
+            # The ref names the refused link where there is one (the feed is in the input either way).
+            letter = DeadLetter("poll", reason, ref.get("link") or feed.url, {"feed": vars(feed), "entry": ref})
+            outputs.append(TaggedOutput(DEAD, letter))
         listed, handed_on = [], []
         for entry in result.entries:
             keys = entry_keys(entry.link, entry.guid)
