@@ -299,8 +299,13 @@ def stream_command(argv: list[str]) -> int:
         return 2
     c = result["counts"]
     print(f"sitrep stream {result['run_id']} ran {result['seconds']}s: {c['feeds_polled']} polls, "
-          f"{c['articles_fetched']} new articles fetched, {c['events_written']} events to {result['topic']}, "
-          f"{c['dead_letters']} dead letters")
+          f"{c['articles_fetched']} new articles fetched, {c['events_published']} events published to "
+          f"{result['topic']}, {c['publish_failed']} not published, {c['dead_letters']} dead letters")
+    if c.get("publish_failed"):
+        # As for `sitrep run`: events that reached only the dead letters mean the job failed at its job.
+        print(f"sitrep stream: {c['publish_failed']} of {c['publish_failed'] + c['events_published']} events were "
+              f"not published to {result['topic']}; they are in the dead letters (stage publish)", file=sys.stderr)
+        return 3
     return 0
 
 
