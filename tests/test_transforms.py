@@ -162,3 +162,20 @@ def test_entry_with_a_refused_link_is_a_dead_letter_naming_that_link(server):
                                                     d.input["feed"]["url"])),
                     equal_to([("poll", "file://etc/passwd", "link 'file://etc/passwd' refused: not http(s)",
                                "file://etc/passwd", feed.url)]))
+
+
+def test_input_lines_over_the_cap_are_read_as_their_size(tmp_path, monkeypatch):
+    # A tiny cap and buffer: a long line dropped as it is read (and at the end of the file, with no newline),
+    # the lines around it read whole, CRLF ends included.
+    from pipelines import transforms
+    from pipelines.inputs import read_oversized
+
+    monkeypatch.setattr(transforms, "MAX_INPUT_LINE_BYTES", 10)
+    monkeypatch.setattr(transforms, "INPUT_READ_BUFFER", 16)
+    path = tmp_path / "input.jsonl"
+    path.write_bytes(b"short\r\n" + b"y" * 5000 + b"\nok\n\n" + b"z" * 30)
+    with local_test_pipeline() as p:
+        # an over-long line is its size and its first bytes (as many as were read before the cap was passed)
+        lines = p | transforms.ReadInputLines(str(path)) | beam.Map(
+            lambda line: (lambda big: (big[0], set(big[1])) if big else line)(read_oversized(line)))
+        assert_that(lines, equal_to([b"short", (5000, {ord("y")}), b"ok", b"", (30, {ord("z")})]))
