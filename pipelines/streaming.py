@@ -20,6 +20,7 @@ from connectors.http import FetchPolicy
 from connectors.urls import url_key
 from pipelines.batch import collect_counts, failing_as_run_failed, fetch_policy, new_run_id
 from pipelines.dedup import singleton
+from pipelines.dryrun import dry_run_job
 from pipelines.messages import MAX_DATA_BYTES, check_topic_path, dead_letter_message
 from pipelines.options import RunOptions, SitrepOptions, StreamOptions
 from pipelines.runners import local_runner
@@ -184,6 +185,9 @@ def run_stream(argv: list[str], wait: bool = True) -> dict[str, Any]:
     build_streaming_pipeline(pipeline, plan, beam_sink="Direct" not in runner)
     with failing_as_run_failed():
         result = pipeline.run()
+        job = dry_run_job(result)
+        if job is not None:
+            return {"run_id": plan.run_id, "dry_run": job, "topic": plan.topic}
         if not wait:
             return {"run_id": plan.run_id, "submitted": True, "topic": plan.topic}
         result.wait_until_finish()
