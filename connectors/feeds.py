@@ -142,8 +142,10 @@ def parse_feed(feed: FeedConfig, body: bytes, headers: dict[str, str], base_url:
     for raw in parsed.entries:
         link = _entry_link(raw)
         if not link or not link.startswith(("http://", "https://")):
-            ref = {"title": raw.get("title"), "id": raw.get("id"), "link": raw.get("link")}
-            result.skipped.append((ref, "entry has no usable http(s) link"))
+            ref = {"title": raw.get("title"), "id": raw.get("id"), "link": link or raw.get("link")}
+            # A link that is there but refused is named, so whoever reads the dead letter sees what was refused.
+            reason = f"link {link!r} refused: not http(s)" if link else "entry has no usable http(s) link"
+            result.skipped.append((ref, reason))
             continue
         authors = tuple(a["name"] for a in raw.get("authors", []) if a.get("name"))
         result.entries.append(

@@ -26,6 +26,7 @@ from connectors.http import FetchPolicy, parse_allow_hosts, user_agent_for
 from connectors.state import StateLog, StateRecord, default_state_root, format_time
 from pipelines import __version__
 from pipelines.dedup_transforms import STATE, STATE_NAMESPACE, Deduplicate, ReadDedupState
+from pipelines.dryrun import dry_run_job
 from pipelines.leftovers import RunRecord, remove_dead_temp_folders, remove_run_record, this_host, write_run_record
 from pipelines.messages import check_topic_path
 from pipelines.neardup import DEFAULT_SETTINGS, NearDupSettings
@@ -408,6 +409,10 @@ def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
     build_pipeline(pipeline, plan)
     with failing_as_run_failed():
         result = pipeline.run()
+        job = dry_run_job(result)
+        if job is not None:  # nothing will run, so nothing will commit and remove the run's record
+            remove_run_record(plan.state, plan.run_id)
+            return {"run_id": plan.run_id, "dry_run": job}
         if not wait:
             return {"run_id": plan.run_id, "submitted": True}
         result.wait_until_finish()

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from connectors.feeds import FeedsFileError
 from pipelines import __version__
+from pipelines.dryrun import describe_dry_run
 from pipelines.options import STREAM_SITREP_OPTIONS, OptionError, SitrepOptions, StreamOptions, check_beam_args, refusal
 
 RUN_EPILOG = """\
@@ -303,10 +304,18 @@ def stream_command(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"sitrep stream: {exc}", file=sys.stderr)
         return 2
+    if "dry_run" in result:
+        print(describe_dry_run("stream", result["run_id"], result["dry_run"]))
+        return 0
     c = result["counts"]
     print(f"sitrep stream {result['run_id']} ran {result['seconds']}s: {c['feeds_polled']} polls, "
-          f"{c['articles_fetched']} new articles fetched, {c['events_written']} events to {result['topic']}, "
-          f"{c['dead_letters']} dead letters")
+          f"{c['articles_fetched']} new articles fetched, {c['events_published']} events published to "
+          f"{result['topic']}, {c['publish_failed']} not published, {c['dead_letters']} dead letters")
+    if c.get("publish_failed"):
+        # As for `sitrep run`: events that reached only the dead letters mean the job failed at its job.
+        print(f"sitrep stream: {c['publish_failed']} of {c['publish_failed'] + c['events_published']} events were "
+              f"not published to {result['topic']}; they are in the dead letters (stage publish)", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -412,6 +421,9 @@ def run_command(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"sitrep run: {exc}", file=sys.stderr)
         return 2
+    if "dry_run" in summary:
+        print(describe_dry_run("run", summary["run_id"], summary["dry_run"]))
+        return 0
     print(describe_summary(summary))
     if summary["counts"].get("publish_failed"):
         # Events that are only in dead letters did not reach the topic: the run must not look successful.

@@ -9,6 +9,27 @@ import orjson
 from pipelines.extract import choose_published_at
 from schemas.records import FeedEntry, FetchedPage, utc_now
 
+# The longest --input line read: twice the fetcher's default page cap (--max-bytes 5 MB), so a page the
+# fetcher would accept still fits once JSON-escaped. A longer line is a dead letter with its size.
+MAX_INPUT_LINE_BYTES = 10_000_000
+# The bytes an over-long line is read as in its place (no JSON line starts with a NUL byte): the marker, the
+# line's size and its first bytes, NUL-separated.
+_OVERSIZED = b"\x00sitrep:oversized-line\x00"
+OVERSIZED_HEAD_BYTES = 200
+
+
+def oversized_line(size: int, head: bytes) -> bytes:
+    """What the reader yields instead of a line over MAX_INPUT_LINE_BYTES: its size and its first bytes."""
+    return _OVERSIZED + str(size).encode("ascii") + b"\x00" + head[:OVERSIZED_HEAD_BYTES]
+
+
+def read_oversized(line: bytes) -> tuple[int, bytes] | None:
+    """(size, first bytes) of a line the reader refused as too long (oversized_line), else None."""
+    if not line.startswith(_OVERSIZED):
+        return None
+    size, _, head = line[len(_OVERSIZED):].partition(b"\x00")
+    return int(size), head
+
 
 class InputRecordError(ValueError):
     """A line of an --input file that cannot be used, with the reason."""

@@ -155,7 +155,7 @@ class StreamOptions(PipelineOptions):
 # The options of `sitrep run` that `sitrep stream` reads too (by dest); the rest are the batch run's alone.
 STREAM_SITREP_OPTIONS = frozenset({
     "feeds", "only_conflict", "replay", "allow_hosts", "fetch_user_agent", "contact", "concurrency", "per_host",
-    "host_delay", "max_bytes", "timeout", "run_id", "pubsub_topic", "ordering_key",
+    "host_delay", "max_bytes", "timeout", "run_id", "pubsub_topic", "ordering_key", "pubsub_timeout",
 })
 SITREP_OPTIONS = (SitrepOptions, StreamOptions, RunOptions)
 

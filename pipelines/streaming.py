@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
@@ -20,15 +20,20 @@ from connectors.http import FetchPolicy
 from connectors.urls import url_key
 from pipelines.batch import collect_counts, failing_as_run_failed, fetch_policy, new_run_id
 from pipelines.dedup import singleton
+from pipelines.dryrun import dry_run_job
 from pipelines.messages import MAX_DATA_BYTES, check_topic_path, dead_letter_message
 from pipelines.options import RunOptions, SitrepOptions, StreamOptions
 from pipelines.runners import local_runner
-from pipelines.sinks import DeadLetterTopicSink, PubSubSink, encode_event
+from pipelines.sinks import DeadLetterTopicSink, PublishPolicy, PubSubSink, encode_event
 from pipelines.streaming_dedup import FirstSeen, StreamingDedup
 from pipelines.transforms import DEAD, ExtractDoFn, FetchPageDoFn, PollFeedDoFn, TagToEventDoFn, counter
 from schemas.records import DeadLetter, FeedConfig
 
 LOG = logging.getLogger(__name__)
+
+# A run with --duration gives a publish at most that long (and at least this), so a short run against an
+# unreachable Pub/Sub ends about when it should instead of retrying for the whole --pubsub-timeout.
+MIN_PUBLISH_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,14 @@ class StreamPlan:
     interval: float
     duration: float | None
     expiry: float
+    publish_policy: PublishPolicy = field(default_factory=PublishPolicy)
+
+
+def publish_deadline(pubsub_timeout: float, duration: float | None) -> float:
+    """Seconds one message may take to be confirmed: --pubsub-timeout, bounded by a --duration run's length."""
+    if not duration:
+        return pubsub_timeout
+    return min(pubsub_timeout, max(duration, MIN_PUBLISH_SECONDS))
 
 
 def plan_stream(options: SitrepOptions, stream: StreamOptions) -> StreamPlan:
@@ -69,6 +82,7 @@ def plan_stream(options: SitrepOptions, stream: StreamOptions) -> StreamPlan:
         interval=stream.poll_interval,
         duration=stream.duration,
         expiry=stream.dedup_expiry_hours * 3600.0,
+        publish_policy=PublishPolicy(timeout=publish_deadline(options.pubsub_timeout, stream.duration)),
     )
 
 
@@ -141,7 +155,7 @@ def build_streaming_pipeline(pipeline: beam.Pipeline, plan: StreamPlan, beam_sin
         )
         unpublished = messages[DEAD]
     else:
-        unpublished = events.events | "PublishEvents" >> PubSubSink(plan.topic, plan.ordering_key)
+        unpublished = events.events | "PublishEvents" >> PubSubSink(plan.topic, plan.ordering_key, plan.publish_policy)
     letters = (
         (polled[DEAD], fetched[DEAD], extracted[DEAD], events[DEAD], unpublished)
         | "AllDeadLetters" >> beam.Flatten()
@@ -154,7 +168,7 @@ def build_streaming_pipeline(pipeline: beam.Pipeline, plan: StreamPlan, beam_sin
             | "WriteDeadLetters" >> WriteToPubSub(plan.dead_letter_topic, with_attributes=True)
         )
     elif plan.dead_letter_topic:
-        letters | "DeadLettersToTopic" >> DeadLetterTopicSink(plan.dead_letter_topic)
+        letters | "DeadLettersToTopic" >> DeadLetterTopicSink(plan.dead_letter_topic, plan.publish_policy)
 
 
 def run_stream(argv: list[str], wait: bool = True) -> dict[str, Any]:
@@ -171,6 +185,9 @@ def run_stream(argv: list[str], wait: bool = True) -> dict[str, Any]:
     build_streaming_pipeline(pipeline, plan, beam_sink="Direct" not in runner)
     with failing_as_run_failed():
         result = pipeline.run()
+        job = dry_run_job(result)
+        if job is not None:
+            return {"run_id": plan.run_id, "dry_run": job, "topic": plan.topic}
         if not wait:
             return {"run_id": plan.run_id, "submitted": True, "topic": plan.topic}
         result.wait_until_finish()

@@ -24,7 +24,15 @@ from connectors.state import parse_time
 from pipelines.dedup import DedupResult
 from pipelines.events import InvalidEventError, Provenance, build_event, validate_event
 from pipelines.extract import ArticleExtractor, ExtractionError, article_from_text
-from pipelines.inputs import InputRecordError, TextRecord, parse_input_line
+from pipelines.inputs import (
+    MAX_INPUT_LINE_BYTES,
+    OVERSIZED_HEAD_BYTES,
+    InputRecordError,
+    TextRecord,
+    oversized_line,
+    parse_input_line,
+    read_oversized,
+)
 from pipelines.tagging import ConflictTagger
 from schemas.records import Article, DeadLetter, FeedConfig, FeedEntry, FetchedPage, entry_to_json
 
@@ -196,7 +204,9 @@ class PollFeedDoFn(_ConcurrentFetchDoFn):
         counts["entries_seen"] = len(result.entries) + len(result.skipped)
         counts["entries_skipped"] = len(result.skipped)
         for ref, reason in result.skipped:
-            outputs.append(TaggedOutput(DEAD, DeadLetter("poll", reason, feed.url, {"feed": vars(feed), "entry": ref})))
+            # The ref names the refused link where there is one (the feed is in the input either way).
+            letter = DeadLetter("poll", reason, ref.get("link") or feed.url, {"feed": vars(feed), "entry": ref})
+            outputs.append(TaggedOutput(DEAD, letter))
         listed = []
         for entry in result.entries:
             listed += entry_keys(entry.link, entry.guid)
@@ -263,6 +273,48 @@ class _InputLinesSource(textio._TextSource):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, buffer_size=INPUT_READ_BUFFER, **kwargs)
 
+    def _read_record(self, file_to_read: Any, read_buffer: Any) -> tuple[bytes, int]:
+        """The next line (without its \\n or \\r\\n) and the bytes to the next one (-1 at the end of the file), as
+        Beam's own, but a line longer than MAX_INPUT_LINE_BYTES is not held: the rest of it is read and dropped
+        a buffer at a time, and it is read as oversized_line(size, first bytes)."""
+        if read_buffer.position > self._buffer_size:
+            read_buffer.data = read_buffer.data[read_buffer.position:]
+            read_buffer.position = 0
+        start = searched = read_buffer.position
+        while (end := read_buffer.data.find(b"\n", searched)) < 0:
+            searched = len(read_buffer.data)
+            if searched - start > MAX_INPUT_LINE_BYTES:
+                return self._drop_line(file_to_read, read_buffer, start)
+            chunk = file_to_read.read(self._buffer_size)
+            if not chunk:  # the last line, with no newline after it
+                read_buffer.position = searched
+                if searched - start > MAX_INPUT_LINE_BYTES:
+                    return self._oversized(read_buffer, start, searched - start), -1
+                return read_buffer.data[start:], -1
+            read_buffer.data += chunk
+        read_buffer.position = end + 1
+        if end - start > MAX_INPUT_LINE_BYTES:
+            return self._oversized(read_buffer, start, end - start), end + 1 - start
+        stop = end - 1 if end > start and read_buffer.data[end - 1:end] == b"\r" else end
+        return read_buffer.data[start:stop], end + 1 - start
+
+    @staticmethod
+    def _oversized(read_buffer: Any, start: int, size: int) -> bytes:
+        return oversized_line(size, read_buffer.data[start:start + OVERSIZED_HEAD_BYTES])
+
+    def _drop_line(self, file_to_read: Any, read_buffer: Any, start: int) -> tuple[bytes, int]:
+        """The rest of an over-long line read and dropped; the buffer left at the next line."""
+        size, head = len(read_buffer.data) - start, read_buffer.data[start:start + OVERSIZED_HEAD_BYTES]
+        read_buffer.data, read_buffer.position = b"", 0
+        while chunk := file_to_read.read(self._buffer_size):
+            end = chunk.find(b"\n")
+            if end >= 0:
+                size += end
+                read_buffer.data = chunk[end + 1:]
+                return oversized_line(size, head), size + 1
+            size += len(chunk)
+        return oversized_line(size, head), -1
+
 
 class ReadInputLines(beam.io.ReadFromText):
     """ReadFromText (splittable, any file system) for files of long lines, each line as its bytes: a line that
@@ -292,6 +344,14 @@ class ParseInputDoFn(BatchingDoFn):
         if not line or line.isspace():  # (strip() would copy a line of a whole page only to test it)
             return
         self.records.inc()
+        oversized = read_oversized(line)
+        if oversized is not None:
+            self.invalid.inc()
+            size, head = oversized
+            text = head.decode("utf-8", "backslashreplace")
+            reason = f"line of {size} bytes is longer than the {MAX_INPUT_LINE_BYTES}-byte cap"
+            yield TaggedOutput(DEAD, DeadLetter("input", reason, text, {"bytes": size, "line_start": text}))
+            return
         try:
             parsed = parse_input_line(line)
             if isinstance(parsed, TextRecord):

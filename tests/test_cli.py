@@ -207,6 +207,38 @@ def test_backfill_lines_longer_than_the_read_buffer(tmp_path, sample):
         [SEED_CANONICAL, "https://n.example/before", "https://n.example/after"])
 
 
+def test_backfill_line_over_the_cap_is_a_dead_letter_with_its_size_and_is_never_held(tmp_path):
+    # One line of 60 MB (a text record, as in the report) between two ordinary lines: it is refused with its
+    # size, the others become events, and the process never holds the line (let alone a 58 MB event).
+    from pipelines.inputs import MAX_INPUT_LINE_BYTES
+
+    before = "Police fired tear gas at protesters who marched on parliament in the capital on Monday."
+    after = "Floods cut the coastal road to the port for a third day, the regional governor said on Friday."
+    huge = json.dumps({"url": "https://n.example/huge", "title": "Huge", "text": "Clashes in the north. " * 2_800_000})
+    assert len(huge) > 60_000_000
+    path = tmp_path / "backfill.jsonl"
+    path.write_text("\n".join([json.dumps({"url": "https://n.example/before", "title": "Protest", "text": before}),
+                               huge,
+                               json.dumps({"url": "https://n.example/after", "title": "Floods", "text": after})])
+                    + "\n")
+    out = tmp_path / "out"
+    measure = ("import resource, sys; from pipelines.cli import main; status = main(sys.argv[1:]); "
+               "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
+               "sys.exit(status)")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", measure, "run", "--input", str(path), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    events, dead, summary = outputs(out)
+    assert sorted(e["canonical_url"] for e in events) == ["https://n.example/after", "https://n.example/before"]
+    assert [(d["stage"], d["reason"], d["input"]["bytes"]) for d in dead] == [
+        ("input", f"line of {len(huge)} bytes is longer than the {MAX_INPUT_LINE_BYTES}-byte cap", len(huge))]
+    assert dead[0]["ref"].startswith('{"url": "https://n.example/huge"')
+    assert summary["counts"]["input_records"] == 3 and summary["counts"]["input_invalid"] == 1
+    maxrss_mb = int(done.stderr.rsplit("maxrss_kb", 1)[1].split()[0]) / 1024
+    assert maxrss_mb < 1000, f"peak memory {maxrss_mb:.0f} MB"
+
+
 def test_bad_arguments_exit_2(tmp_path, capsys):
     assert main(["run", "--out", str(tmp_path)]) == 2
     assert "exactly one of --feeds" in capsys.readouterr().err

@@ -97,7 +97,9 @@ def test_faults_end_as_events_retries_or_dead_letters_and_replay_gives_the_same_
     assert reasons[s.url("/report.pdf")] == "content type 'application/pdf' is not an HTML page"
     assert "non-public address 10.0.0.1" in reasons["http://10.0.0.1/secret"]
     assert reasons[s.url("/private/memo")] == "disallowed by robots.txt"
-    assert "entry has no usable http(s) link" in [d["reason"] for d in dead if d["stage"] == "poll"]
+    # the local file's entry: its dead letter names the refused link (as feedparser normalised it) and why
+    assert [(d["ref"], d["reason"]) for d in dead if d["stage"] == "poll"] == [
+        ("file://etc/passwd", "link 'file://etc/passwd' refused: not http(s)")]
     assert s.routes["/flaky"].hits == 2 and s.routes["/limited"].hits == 2  # retried once each
     assert s.routes["/private/memo"].hits == 0
     assert s.paths_requested().count("/robots.txt") == 1  # cached per host

@@ -4,6 +4,7 @@ to the real emulator."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 
@@ -66,7 +67,7 @@ def test_stream_publishes_each_new_article_once(pubsub_emulator, server, sample,
     assert feed.hits >= 6
     assert all(m.attributes["is_conflict"] in ("true", "false") for m in messages)
     assert elapsed < 45
-    assert "3 events to" in capsys.readouterr().out
+    assert "3 events published to" in capsys.readouterr().out
 
     # the withdrawn story is on the dead-letter topic once (its entry is not fetched again on later polls),
     # as the DeadLetter's JSON, with stage and ref as attributes
@@ -86,3 +87,26 @@ def test_stream_refuses_a_bad_dead_letter_topic(tmp_path, capsys):
     assert main(["stream", "--feeds", str(feeds), "--pubsub-topic", "projects/sitrep-test/topics/events",
                  "--dead-letter-topic", "dead", "--duration", "1"]) == 2
     assert "--dead-letter-topic 'dead' is not projects/PROJECT/topics/TOPIC" in capsys.readouterr().err
+
+
+def test_stream_with_pubsub_unreachable_fails_in_about_its_duration(server, sample, tmp_path, monkeypatch, capsys):
+    # Pub/Sub "down": the emulator's address points at a loopback port nobody listens on.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{port}")
+    old = list(PAGES)[:2]
+    for path in old:
+        server.route(path, (sample / "pages" / PAGES[path]).read_bytes())
+    server.route("/rss/world.xml", rss(server, old), content_type="application/rss+xml")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - url: {server.url('/rss/world.xml')}\n")
+    started = time.monotonic()
+    status = main(["stream", "--feeds", str(feeds), "--pubsub-topic", "projects/sitrep-test/topics/events",
+                   "--allow-hosts", "127.0.0.0/8", "--poll-interval", "0.5", "--duration", "3"])
+    elapsed = time.monotonic() - started
+    captured = capsys.readouterr()
+    assert status == 3, captured.err
+    assert "2 events were not published" in captured.err.splitlines()[-1]
+    assert "0 events published to projects/sitrep-test/topics/events, 2 not published" in captured.out
+    assert elapsed < 30  # a publish is bounded by the run's duration, not the 60 s --pubsub-timeout

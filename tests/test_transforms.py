@@ -16,8 +16,8 @@ from pipelines.dedup import singleton
 from pipelines.dedup_transforms import ArticleNodesDoFn, Deduplicate
 from pipelines.neardup import NearDupSettings, node_of
 from pipelines.runners import local_runner
-from pipelines.transforms import DEAD, FetchPageDoFn, ParseInputDoFn, TagToEventDoFn
-from schemas.records import Article, FeedEntry
+from pipelines.transforms import DEAD, FetchPageDoFn, ParseInputDoFn, PollFeedDoFn, TagToEventDoFn
+from schemas.records import Article, FeedConfig, FeedEntry
 
 
 def local_test_pipeline() -> BeamTestPipeline:
@@ -147,3 +147,35 @@ def test_threads_of_one_worker_share_one_tagger():
     # Set up, a later pipeline's DoFn in the same process gets the tagger already loaded, not a new one.
     later.setup()
     assert later.tagger is first.tagger
+
+
+def test_entry_with_a_refused_link_is_a_dead_letter_naming_that_link(server):
+    # A feed entry pointing at a local file: the dead letter says which link was refused and why.
+    server.route("/feed.xml", '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+                 "<item><title>Leak</title><link>file:///etc/passwd</link><guid>g1</guid></item>"
+                 "</channel></rss>", content_type="application/rss+xml")
+    feed = FeedConfig(url=server.url("/feed.xml"))
+    policy = FetchPolicy(allow_hosts=("127.0.0.0/8",), retries=0)
+    with local_test_pipeline() as p:
+        out = p | beam.Create([feed]) | beam.ParDo(PollFeedDoFn(policy, None)).with_outputs(DEAD, main="entries")
+        assert_that(out[DEAD] | beam.Map(lambda d: (d.stage, d.ref, d.reason, d.input["entry"]["link"],
+                                                    d.input["feed"]["url"])),
+                    equal_to([("poll", "file://etc/passwd", "link 'file://etc/passwd' refused: not http(s)",
+                               "file://etc/passwd", feed.url)]))
+
+
+def test_input_lines_over_the_cap_are_read_as_their_size(tmp_path, monkeypatch):
+    # A tiny cap and buffer: a long line dropped as it is read (and at the end of the file, with no newline),
+    # the lines around it read whole, CRLF ends included.
+    from pipelines import transforms
+    from pipelines.inputs import read_oversized
+
+    monkeypatch.setattr(transforms, "MAX_INPUT_LINE_BYTES", 10)
+    monkeypatch.setattr(transforms, "INPUT_READ_BUFFER", 16)
+    path = tmp_path / "input.jsonl"
+    path.write_bytes(b"short\r\n" + b"y" * 5000 + b"\nok\n\n" + b"z" * 30)
+    with local_test_pipeline() as p:
+        # an over-long line is its size and its first bytes (as many as were read before the cap was passed)
+        lines = p | transforms.ReadInputLines(str(path)) | beam.Map(
+            lambda line: (lambda big: (big[0], set(big[1])) if big else line)(read_oversized(line)))
+        assert_that(lines, equal_to([b"short", (5000, {ord("y")}), b"ok", b"", (30, {ord("z")})]))
