@@ -97,7 +97,7 @@ class RelevanceModel:
         self.languages: dict[str, LanguageModel] = {
             language: LanguageModel(weights=entry["weights"], bias=float(entry["bias"]),
                                     combine=Combine.of(entry["combine"]),
-                                    combine_loose=Combine.of(entry.get("combine_loose", entry["combine"])))
+                                    combine_loose=Combine.of(entry["combine_loose"]))
             for language, entry in data["languages"].items()
         }
 
