@@ -163,3 +163,43 @@ def test_background_tolls_in_other_languages(tagger, language, text, deaths):
 ])
 def test_a_war_total_first_is_still_not_the_event(tagger, language, text, deaths):
     assert count(tagger.tag("", text, language)) == deaths
+
+
+@pytest.mark.parametrize("language, title, text, deaths", [
+    ("en", "Market attack kills 14", "Gunmen killed at least 14 people at a market on Monday, officials said. "
+           "Update: the toll has risen to at least 120 people killed, a local official said on Tuesday.", 120),
+    ("en", "Car bomb kills 9 in Mogadishu", "A car bomb killed nine people near a hotel in Mogadishu. "
+           "The death toll later climbed to 23, hospital officials said.", 23),
+    ("en", "Strike kills 30", "An air strike killed 30 people. Officials later revised the number of dead to 27.",
+     27),
+    ("fr", "Attentat à Bamako", "Une explosion a tué 12 personnes à Bamako lundi. Le bilan s'est alourdi à 31 "
+           "morts mardi, selon une source hospitalière.", 31),
+    ("es", "Ataque en Cauca", "Un ataque con explosivos dejó cinco muertos el lunes. La cifra de muertos se "
+           "elevó a ocho el martes.", 8),
+    ("ru", "Обстрел Донецка", "При обстреле погибли пять человек. Позже число погибших возросло до 9.", 9),
+])
+def test_an_update_of_the_toll_replaces_the_lead(tagger, language, title, text, deaths):
+    result = tagger.tag(title, text, language)
+    assert count(result) == deaths
+    # The evidence is the sentence that updates it.
+    update = text.split(". ", 1)[1]
+    assert result.casualties["killed"]["evidence"][0] == update
+
+
+@pytest.mark.parametrize("text, deaths", [
+    # an earlier incident's toll that rose
+    ("Air strikes killed at least 50 civilians in eastern Aleppo on Sunday, a monitor said. "
+     "Last month the toll of a similar raid rose to 80.", 50),
+    # a page's "updated" time stamp and words of an update that name no toll
+    ("(updated 1601 10.10.2017) Air strikes killed at least 50 civilians in eastern Aleppo on Sunday. "
+     "An updated list named 2 of the dead.", 50),
+    ("Air strikes killed at least 50 civilians in eastern Aleppo on Sunday. Rescuers reached the site where 3 "
+     "bodies lay.", 50),
+])
+def test_a_later_toll_that_is_no_update_keeps_the_lead(tagger, text, deaths):
+    assert count(tagger.tag("Air strikes kill 50 civilians in Aleppo", text)) == deaths
+
+
+def test_an_update_counts_its_new_toll_not_the_one_it_replaces(tagger):
+    result = tagger.tag("Blast kills 14", "A blast killed 14 people. The toll rose to 50 on Tuesday from 14.")
+    assert count(result) == 50

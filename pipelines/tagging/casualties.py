@@ -3,8 +3,9 @@
 The convention, the same for every language:
 
 - The event's count of a kind is what the first sentence stating one says (the headline, then the lead).
-  Later sentences restate it, update it or tell of other incidents ("another 27 were killed in raids
-  elsewhere"): none of them is added to it.
+  Later sentences restate it or tell of other incidents ("another 27 were killed in raids elsewhere"): none
+  of them is added to it. A later sentence that updates the toll ("Update: the toll has risen to 120",
+  "officials later revised the number of dead to 27") replaces it: the last such update is the count.
 - A figure is its stated lower bound: "at least 39" and "more than 39" are 39, "10 to 15" and "between 10
   and 15" are 10. Groups in one sentence add up ("39 Kurdish forces and 77 ISIS members": 116).
 - A vague quantity is its smallest reading ("dozens" 24, "hundreds" 200, "scores" 40) and gives way to
@@ -46,11 +47,12 @@ _TYING = (*CASUALTY_KINDS, "other")
 
 @dataclass(frozen=True)
 class Stated:
-    """What one sentence states of one casualty kind: the count, and whether only vague quantities ("dozens")
-    make it."""
+    """What one sentence states of one casualty kind: the count, whether only vague quantities ("dozens")
+    make it, and whether the sentence tells it as an update of the toll ("has risen to")."""
 
     count: int
     vague: bool
+    update: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,8 +185,10 @@ def sentence_counts(tokens: list[Token], cues: list[tuple[int, int, str]], text:
             and not any(map(str.isdecimal, words))):
         return {}
     totals = _totals(tokens, lexicon) if lexicon.part_of_total else set()
+    update = any(kind == "update" for _first, _last, kind in cues)
     figures = [Figure(1, f.first, f.last) if _age(f, tokens, text) else f
-               for f in find_figures(tokens, text, lexicon) if not _excluded(f, tokens, totals, lexicon)]
+               for f in find_figures(tokens, text, lexicon) if not _excluded(f, tokens, totals, lexicon)
+               and not (update and f.first and tokens[f.first - 1].text in lexicon.update_from)]
     tying = sorted(c for c in cues if c[2] in _TYING)
     background = _background(tokens, tying, [c for c in cues if c[2] not in _TYING], lexicon)
     counts: dict[str, int] = {}
@@ -220,7 +224,7 @@ def sentence_counts(tokens: list[Token], cues: list[tuple[int, int, str]], text:
         counts[kind] = counts.get(kind, 0) + sum(f.value for f in chosen)
         precise = any(f.first != f.last or tokens[f.first].text not in lexicon.vague for f in chosen)
         vague[kind] = vague.get(kind, True) and not precise
-    return {kind: Stated(count, vague[kind]) for kind, count in counts.items()}
+    return {kind: Stated(count, vague[kind], update) for kind, count in counts.items()}
 
 
 def _opens_next_clause(tokens: list[Token], last: int, figure: Figure, next_cue: int, lexicon: Lexicon) -> bool:
@@ -312,6 +316,9 @@ def casualty_block(per_sentence: list[tuple[int, dict[str, Stated]]], sentences:
         lead = stated[0]
         if lead[1].vague:
             lead = next((s for s in stated if not s[1].vague), lead)
+        updates = [s for s in stated if s[0] > lead[0] and s[1].update and not s[1].vague]
+        if updates:
+            lead = updates[-1]
         # The sentences that state the same count as the one taken, for a reader to check it by.
         evidence = [trim(sentences[index]) for index, s in stated if s.count == lead[1].count and index >= lead[0]]
         block[kind] = {"count": lead[1].count, "evidence": list(dict.fromkeys(evidence))[:3]}

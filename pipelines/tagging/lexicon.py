@@ -14,9 +14,10 @@ from schemas import TAXONOMY_FILE, data_path
 
 CASUALTY_KINDS = ("killed", "injured", "abducted")
 # Phrase lists that place a casualty figure: what else a figure may count ("arrested"), and the markers of a
-# toll that is not the event's own (a war's total, an earlier incident), matched with the casualty words.
+# toll that is not the event's own (a war's total, an earlier incident), and the words of a toll's update ("has
+# risen to"), matched with the casualty words.
 CASUALTY_CONTEXT = {"not_casualties": "other", "background": "background", "since": "since", "eras": "era",
-                    "wars": "war"}
+                    "wars": "war", "updates": "update"}
 # Phrase lists that say a sentence reports an event: what was done (an attack, a killing), to whom or what, and
 # the markers of one that did not happen or is not told as news (a threat, a foiled plot, a charge in court).
 EVENT_PARTS = {"event_triggers": "trigger", "event_targets": "target", "not_events": "not_event"}
@@ -64,6 +65,8 @@ class Lexicon:
     conjunctions: frozenset[str] = frozenset()
     months: frozenset[str] = frozenset()
     part_of_total: frozenset[str] = frozenset()
+    # In a toll's update, a figure after one of these is the toll it replaces ("rose to 50 from 14").
+    update_from: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
     # Which event parts the lexicon lists: where it lists triggers, a text must report an event to score high.
     event_parts: frozenset[str] = frozenset()
@@ -201,6 +204,7 @@ def load_lexicon(path: str | Path, taxonomy: Taxonomy) -> Lexicon:
         conjunctions=_words(data, "conjunctions"),
         months=_words(data, "months"),
         part_of_total=_words(data, "part_of_total"),
+        update_from=_words(data, "update_from"),
         prefixes=tuple(sorted((str(p) for p in data.get("prefixes") or ()), key=len, reverse=True)),
         event_parts=frozenset(kind for kind, phrases in events.items() if phrases),
     )
