@@ -41,7 +41,9 @@ def parse_time(value: str) -> dt.datetime:
 
 
 def format_time(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    """UTC to the microsecond, always the same width, so that times compare as strings: two runs in the same
+    second still order their records by when they ran."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)

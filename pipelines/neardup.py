@@ -22,7 +22,7 @@ from pipelines.dedup import (
     normalize_text,
     representative_order,
 )
-from pipelines.revisions import fact_changes, facts_of
+from pipelines.revisions import fact_changes, facts_of, same_story_facts
 from schemas.records import Article
 
 DEFAULT_THRESHOLD = 0.5
@@ -247,19 +247,23 @@ def resolve_cluster(nodes: Iterable[DocNode], flag_duplicates: bool,
     emitted: list[DedupResult] = []
     versions: dict[str, DocNode] = {}  # this run's nodes emitted, as the state keeps them
     if not head.prior:
-        copies = tuple(a for n in current for a in ((*n.group.duplicates,) if n is head else
-                                                   (n.group.representative, *n.group.duplicates)))
         tags = tag(head.group.representative) if tag else None
         facts = facts_of(tags) if tags is not None else None
         changes = _changes(head.before, facts) if head.revision > 1 else ()
+        versions[head.id] = replace(head, facts=facts)
+        # This run's later copies whose facts differ from the head's are the story's next revisions too.
+        revised = list(_revisions(ordered, [n for n in new if n is not head], cluster_id, tag, [versions[head.id]]))
+        revised_ids = {version.id for _group, version in revised}
+        copies = tuple(a for n in current if n.id not in revised_ids for a in (
+            (*n.group.duplicates,) if n is head else (n.group.representative, *n.group.duplicates)))
         emitted.append(replace(head.group, duplicates=tuple(sorted(copies, key=representative_order)),
                                revision=head.revision, cluster_id=cluster_id, tags=tags, changes=changes,
                                event_id=head.event))
-        versions[head.id] = replace(head, facts=facts)
     else:
-        for group, version in _revisions(ordered, new, cluster_id, tag):
-            emitted.append(group)
-            versions[version.id] = version
+        revised = list(_revisions(ordered, new, cluster_id, tag))
+    for group, version in revised:
+        emitted.append(group)
+        versions[version.id] = version
     duplicates = len(articles) - len(emitted)
     if flag_duplicates:
         emitted_ids = {cluster_id} | {event_id_for(g.representative.canonical_url) for g in emitted}
@@ -286,18 +290,21 @@ def _changes(before: dict | None, facts: dict | None) -> tuple[str, ...]:
 
 
 def _revisions(ordered: list[DocNode], new: list[DocNode], cluster_id: str,
-               tag: Callable[[Article], Any] | None) -> Iterator[tuple[DedupResult, DocNode]]:
-    """This run's articles of a story an earlier run emitted that are news, each as its group to emit and its
-    node as the state keeps it. The rule: changed text at a URL an earlier run emitted is that event's next
-    revision; a copy at another URL is a revision of the story's event only when its facts (revisions.facts_of)
-    differ from those of every version emitted so far, and is folded otherwise."""
+               tag: Callable[[Article], Any] | None,
+               emitted: Iterable[DocNode] = ()) -> Iterator[tuple[DedupResult, DocNode]]:
+    """This run's articles of a story already emitted (by an earlier run, or as `emitted` by this one) that are
+    news, each as its group to emit and its node as the state keeps it, in rank order. The rule: changed text
+    at a URL an earlier run emitted is that event's next revision; a copy at another URL is a revision of the
+    story's event only when its figures or conflict flag (revisions.TELLING) differ from those of every version
+    emitted so far, and is folded otherwise."""
     versions = [n for n in ordered if n.prior and not n.seen and n.facts is not None]
+    versions += [n for n in emitted if n.facts is not None]
     for node in new:
         tags = tag(node.group.representative) if tag else None
         facts = facts_of(tags) if tags is not None else None
         if node.revision > 1:  # changed text at a URL an earlier run emitted
             event_id, before = node.event_id, node.before
-        elif facts is None or not versions or any(v.facts == facts for v in versions):
+        elif facts is None or not versions or any(same_story_facts(v.facts, facts) for v in versions):
             continue
         else:
             latest = max((v for v in versions if v.event_id == cluster_id), default=None,

@@ -8,6 +8,11 @@ from typing import Any
 FIRST_PLACES = 3
 FIRST_ACTORS = 5
 _COUNTS = ("killed", "injured", "abducted")
+# The facts that tell a revision of a near copy at another URL: its figures and whether it is conflict news.
+# Places and actors alone do not: a copy's dateline or byline ("LONDON (Reuters) -", "our Beirut
+# correspondent") names places the story is not about, so most syndicated copies would otherwise be
+# revisions; they are listed among a revision's changes.
+TELLING = (*_COUNTS, "conflict")
 
 
 def facts_of(tags: Any) -> dict[str, Any]:
@@ -20,6 +25,13 @@ def facts_of(tags: Any) -> dict[str, Any]:
         "actors": sorted({actor.get("name") for actor in tags.actors})[:FIRST_ACTORS],
         "conflict": bool(tags.is_conflict),
     }
+
+
+def same_story_facts(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Whether two versions' facts tell the same story by the facts that tell a revision (TELLING)."""
+    if a is None or b is None:
+        return a is b
+    return all(a.get(name) == b.get(name) for name in TELLING)
 
 
 def _shown(value: Any) -> str:

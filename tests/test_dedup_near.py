@@ -163,6 +163,31 @@ def test_copy_of_an_emitted_story_is_a_revision_only_when_its_facts_differ(seed_
     assert resolve_cluster([other_facts, prior], False).emitted == ()
 
 
+def test_a_copy_that_only_names_other_places_or_actors_folds(seed_text):
+    # A wire copy's dateline ("LONDON (Reuters) -") or a byline names a place the story is not about: places
+    # and actors alone do not tell a revision at another URL; they are listed when the figures tell one.
+    class Tags:
+        def __init__(self, text: str) -> None:
+            self.is_conflict, self.actors = True, [{"name": "SDF"}]
+            self.locations = [{"name": "London"}, {"name": "Hasaka"}] if "LONDON" in text else [{"name": "Hasaka"}]
+            self.casualties = {"killed": {"count": 20 if "twenty" in text else 14}}
+
+    def tag(article: Article) -> Tags:
+        return Tags(article.text)
+
+    earlier = node_of(DedupResult(art("https://site9.example/story", seed_text, "2022-01-23T11:00:00Z"), ()))
+    emitted = replace(earlier, facts=facts_of(tag(earlier.group.representative)))
+    prior = node_from_state(earlier.id, state_value(emitted, 1))
+    dateline = node_of(DedupResult(art("https://site1.example/story", "LONDON (Reuters) - " + seed_text), ()))
+    assert resolve_cluster([dateline, prior], False, tag).emitted == ()
+    # within one run alike
+    first = node_of(DedupResult(art("https://site9.example/story", seed_text, "2022-01-23T08:00:00Z"), ()))
+    assert [g.representative.url for g in resolve_cluster([first, dateline], False, tag).emitted] == [first.url]
+    both = node_of(DedupResult(art("https://site2.example/story", "LONDON (Reuters) - " + seed_text + " twenty"), ()))
+    [revision] = resolve_cluster([both, prior], False, tag).emitted
+    assert revision.changes == ("killed 14 → 20", "places Hasaka → London, Hasaka")
+
+
 def test_plan_lists_only_clusters_that_join_something(seed_text):
     current = nodes([seed_text, *syndicated(seed_text)[:2], PROTEST])
     plan = plan_clusters(current, [])

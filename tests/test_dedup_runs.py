@@ -258,8 +258,9 @@ def test_extended_update_at_the_same_url_is_a_revision_though_an_earlier_copy_he
     [original], [revised] = events_of(first), events_of(later)
     assert revised["event_id"] == original["event_id"] and revised["url"] == "https://wire.example/market"
     assert (original["revision"], revised["revision"]) == (1, 2)
-    assert original["changes"] == [] and revised["changes"] == ["text"]
-    assert "toll has risen" in revised["text"]
+    # the update's new toll is read, and named as what changed
+    assert original["changes"] == [] and revised["changes"] == ["killed 14 → 120"]
+    assert revised["casualties"]["killed"]["count"] == 120 and "toll has risen" in revised["text"]
     assert {k: counts_of(later)[k] for k in ("revisions", "duplicates")} == {"revisions": 1, "duplicates": 0}
     again = run_into(tmp_path, "c", [market("https://wire.example/market", update)], state)
     assert events_of(again) == [] and counts_of(again)["already_seen"] == 1
@@ -288,3 +289,21 @@ def test_rewritten_story_at_a_new_url_with_other_figures_is_a_revision_and_an_un
     folded = run_into(tmp_path, "c", [stale, rewritten], state)
     assert events_of(folded) == []
     assert counts_of(folded)["already_seen"] == 1 and counts_of(folded)["duplicates"] == 2
+
+
+def test_within_one_run_a_later_copy_with_other_figures_is_the_next_revision_and_an_unchanged_copy_folds(tmp_path):
+    # A backfill (or a run that polls late) holds the story and its rewrite: the rewrite's figures are not lost.
+    rewritten = market("https://paper.example/market-attack", MARKET.replace("at least 14", "at least 20"), 9)
+    unchanged = market("https://tv.example/market", MARKET.replace("officials said", "officials told reporters"), 7)
+    out = run_into(tmp_path, "a", [rewritten, market("https://wire.example/market"), unchanged],
+                   str(tmp_path / "state"))
+    events = sorted(events_of(out), key=lambda e: e["revision"])
+    assert [(e["url"], e["revision"], e["changes"]) for e in events] == [
+        ("https://wire.example/market", 1, []), ("https://paper.example/market-attack", 2, ["killed 14 → 20"])]
+    assert events[0]["event_id"] == events[1]["event_id"]
+    assert [e["casualties"]["killed"]["count"] for e in events] == [14, 20]
+    assert {k: counts_of(out)[k] for k in ("revisions", "duplicates")} == {"revisions": 1, "duplicates": 1}
+    # The next run with the same three articles emits nothing: every version is already out.
+    again = run_into(tmp_path, "b", [rewritten, market("https://wire.example/market"), unchanged],
+                     str(tmp_path / "state"))
+    assert events_of(again) == [] and counts_of(again)["already_seen"] == 3
