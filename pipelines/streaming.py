@@ -19,7 +19,6 @@ from connectors.feeds import load_feeds
 from connectors.http import FetchPolicy
 from connectors.urls import url_key
 from pipelines.batch import collect_counts, failing_as_run_failed, fetch_policy, new_run_id
-from pipelines.dedup import singleton
 from pipelines.dryrun import dry_run_job
 from pipelines.messages import MAX_DATA_BYTES, check_topic_path, dead_letter_message
 from pipelines.options import RunOptions, SitrepOptions, StreamOptions
@@ -142,7 +141,6 @@ def build_streaming_pipeline(pipeline: beam.Pipeline, plan: StreamPlan, beam_sin
         extracted.articles
         # Different links to one article (tracking parameters, a syndicated copy with rel=canonical) once.
         | "NewArticles" >> StreamingDedup(plan.expiry)
-        | "AsGroups" >> beam.Map(singleton)
         | "TagToEvent" >> beam.ParDo(TagToEventDoFn(plan.run_id, plan.only_conflict)).with_outputs(DEAD, main="events")
     )
     if beam_sink:

@@ -1,18 +1,24 @@
-"""Streaming deduplication: Beam keyed state with an expiry timer lets only the first article per key through."""
+"""Streaming deduplication with Beam keyed state and expiry timers: the same text once, and changed text at a
+URL already emitted as the next revision of its event."""
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.coders import FloatCoder
+from apache_beam.coders import FloatCoder, StrUtf8Coder
 from apache_beam.transforms import userstate
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.utils.timestamp import Duration
 
-from pipelines.dedup import article_key
+from pipelines.dedup import DedupResult, article_key
+from pipelines.revisions import fact_changes, facts_of
+from pipelines.transforms import counter, shared_tagger
+from schemas.records import Article
 
 DEFAULT_EXPIRY = 30 * 24 * 3600.0
 
@@ -67,10 +73,87 @@ class FirstSeen(beam.PTransform):
         )
 
 
+@dataclass(frozen=True)
+class UrlVersion:
+    """What the stream keeps of the version last emitted at a URL: when, its text's fingerprint, its
+    revision and its tagged facts (revisions.facts_of). No text."""
+
+    at: float
+    fingerprint: str
+    revision: int
+    facts: dict[str, Any] | None
+
+    def to_json(self) -> str:
+        return json.dumps({"at": self.at, "fp": self.fingerprint, "rev": self.revision, "facts": self.facts})
+
+    @staticmethod
+    def from_json(text: str) -> UrlVersion:
+        value = json.loads(text)
+        return UrlVersion(value["at"], value["fp"], value["rev"], value["facts"])
+
+
+def next_version(prior: UrlVersion | None, article: Article, at: float, expiry: float,
+                 tag: Callable[[Article], Any]) -> tuple[DedupResult | None, UrlVersion | None]:
+    """An article at a URL against the version last emitted there: (the group to emit or None, the version to
+    keep or None to keep the prior). A URL not seen within `expiry` is a first version; the same text is
+    nothing new; other text is the next revision of the URL's event, with what changed (its facts, or 'text')."""
+    if prior is not None and at < prior.at + expiry:
+        if prior.fingerprint == article.fingerprint:
+            return None, None
+        tags = tag(article)
+        facts = facts_of(tags)
+        changes = tuple(fact_changes(prior.facts, facts) or ["text"])
+        revision = prior.revision + 1
+        return (DedupResult(article, (), revision=revision, changes=changes, tags=tags),
+                UrlVersion(at, article.fingerprint, revision, facts))
+    tags = tag(article)
+    return DedupResult(article, (), tags=tags), UrlVersion(at, article.fingerprint, 1, facts_of(tags))
+
+
+class UrlVersionsDoFn(beam.DoFn):
+    """(URL key, article) -> DedupResult by next_version, tagged (the events' step reuses the tags); the kept
+    version is forgotten after the expiry, as FirstSeenDoFn's keys are."""
+
+    VERSION = userstate.ReadModifyWriteStateSpec("version", StrUtf8Coder())
+    EXPIRY = userstate.TimerSpec("expiry", TimeDomain.WATERMARK)
+
+    def __init__(self, expiry: float) -> None:
+        self.expiry = expiry
+        self.tagger: Any = None
+
+    def setup(self) -> None:
+        self.tagger = shared_tagger()
+        self.revisions = counter("revisions")
+
+    def _tag(self, article: Article) -> Any:
+        return self.tagger.tag(article.title, article.text, article.language)
+
+    def process(self, keyed: tuple[str, Article], timestamp: Any = beam.DoFn.TimestampParam,
+                version: Any = beam.DoFn.StateParam(VERSION),  # noqa: B008 - Beam's parameter idiom
+                expiry: Any = beam.DoFn.TimerParam(EXPIRY)) -> Iterator[DedupResult]:  # noqa: B008
+        kept = version.read()
+        group, now_kept = next_version(UrlVersion.from_json(kept) if kept else None, keyed[1], float(timestamp),
+                                       self.expiry, self._tag)
+        if group is None:
+            return
+        if group.revision > 1:
+            self.revisions.inc()
+        version.write(now_kept.to_json())
+        expiry.set(timestamp + Duration(seconds=self.expiry))
+        yield group
+
+    @userstate.on_timer(EXPIRY)
+    def forget(self, version: Any = beam.DoFn.StateParam(VERSION)) -> None:  # noqa: B008
+        kept = version.read()
+        if kept and time.time() >= UrlVersion.from_json(kept).at + self.expiry:
+            version.clear()
+
+
 class StreamingDedup(beam.PTransform):
-    """Articles -> articles first seen within `expiry` seconds: by canonical URL key (the same URL polled
-    again), then by text fingerprint (the same text at another URL). Near-duplicates need the batch stage's
-    band grouping and are not caught here."""
+    """Articles -> groups to emit: by text fingerprint, the same text once within `expiry` seconds (polled
+    again, or at another URL); then by canonical URL key, changed text at a URL already emitted as the next
+    revision of its event. Near-duplicates need the batch stage's band grouping and are not caught here: a
+    rewritten story at another URL is its own event."""
 
     def __init__(self, expiry: float = DEFAULT_EXPIRY) -> None:
         super().__init__()
@@ -79,6 +162,7 @@ class StreamingDedup(beam.PTransform):
     def expand(self, articles: beam.PCollection) -> beam.PCollection:
         return (
             articles
-            | "ByUrl" >> FirstSeen(article_key, self.expiry, "ByUrl")
             | "ByContent" >> FirstSeen(lambda a: a.fingerprint, self.expiry, "ByContent")
+            | "KeyByUrl" >> beam.Map(lambda a: (article_key(a), a)).with_output_types(tuple[str, Any])
+            | "ByUrl" >> beam.ParDo(UrlVersionsDoFn(self.expiry))
         )

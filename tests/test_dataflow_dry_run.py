@@ -69,7 +69,7 @@ def test_stream_dry_run_says_what_it_built_and_exits_0(tmp_path, capsys, built):
     job = built[-1]
     # on Dataflow the events and dead letters go through Beam's WriteToPubSub (Dataflow's native sink)
     assert job["steps"] == ["Tick", "Feeds", "PollFeeds", "NewEntries", "FetchPages", "Extract", "NewArticles",
-                            "AsGroups", "TagToEvent", "ToMessage", "WriteToPubSub", "AllDeadLetters",
+                            "TagToEvent", "ToMessage", "WriteToPubSub", "AllDeadLetters",
                             "LogDeadLetters", "DeadLetterMessages", "WriteDeadLetters"]
     assert "workflow.tar.gz" in job["staged"]
     options = job["worker_options"]

@@ -37,5 +37,31 @@ def test_first_seen_only_until_expiry():
     options = PipelineOptions()
     options.view_as(StandardOptions).streaming = True
     with BeamTestPipeline(options=options) as p:
-        urls = p | stream | StreamingDedup(2.0 * hour) | beam.Map(lambda a: a.url)
+        urls = p | stream | StreamingDedup(2.0 * hour) | beam.Map(lambda g: g.representative.url)
         assert_that(urls, equal_to(["https://a.example/story", "https://c.example/other", "https://a.example/story"]))
+
+
+MARKET = ("Gunmen attacked a market in Maiduguri, Borno state, on Monday, killing at least 14 people and wounding 30, "
+          "officials said. The army said troops had been sent to the area.")
+UPDATE = MARKET + " Update: the toll has risen to at least 120 people killed, a local official said on Tuesday."
+
+
+def test_changed_text_at_an_emitted_url_is_its_next_revision():
+    stream = (
+        BeamTestStream()
+        .advance_watermark_to(0)
+        .add_elements([TimestampedValue(art("https://a.example/market", MARKET), 10)])
+        .add_elements([TimestampedValue(art("https://a.example/market", MARKET), 900)])  # polled again
+        .add_elements([TimestampedValue(art("https://a.example/market", UPDATE), 1800)])  # updated in place
+        # the first version's text again, at its URL and at another: both seen
+        .add_elements([TimestampedValue(art("https://a.example/market", MARKET), 2700),
+                       TimestampedValue(art("https://b.example/copy", UPDATE), 2800)])
+        .advance_watermark_to_infinity()
+    )
+    options = PipelineOptions()
+    options.view_as(StandardOptions).streaming = True
+    with BeamTestPipeline(options=options) as p:
+        groups = p | stream | StreamingDedup(24 * 3600.0) | beam.Map(
+            lambda g: (g.representative.url, g.revision, g.changes, g.tags.casualties["killed"]["count"]))
+        assert_that(groups, equal_to([("https://a.example/market", 1, (), 14),
+                                      ("https://a.example/market", 2, ("killed 14 → 120",), 120)]))
