@@ -59,6 +59,29 @@ def content_fingerprint(text: str) -> str:
     return normalized_fingerprint(normalize_text(text))
 
 
+# Where an article keeps its fingerprint once computed: in its instance __dict__ (a frozen dataclass allows it),
+# so the value travels with the article when Beam pickles it between steps.
+_FINGERPRINT = "_fingerprint"
+
+
+def fingerprint(article: Article) -> str:
+    """The article's content fingerprint, computed once per article: dedup keys on it twice and the event
+    carries it."""
+    cached = article.__dict__.get(_FINGERPRINT)
+    if cached is None:
+        cached = article.__dict__[_FINGERPRINT] = content_fingerprint(article.text)
+    return cached
+
+
+def fingerprint_from(article: Article, normalized: str) -> str:
+    """fingerprint(article), from its text already normalized (normalize_text), so one normalization serves
+    the near-dup signature too; a fingerprint the article already has is kept."""
+    cached = article.__dict__.get(_FINGERPRINT)
+    if cached is None:
+        cached = article.__dict__[_FINGERPRINT] = normalized_fingerprint(normalized)
+    return cached
+
+
 def article_key(article: Article) -> str:
     """The exact-duplicate key of an article's URL."""
     return url_key(article.canonical_url)
@@ -84,7 +107,7 @@ def representative_order(article: Article) -> tuple:
         article.url,
         article.guid or "",
         article.feed_url or "",
-        article.fingerprint,
+        fingerprint(article),
     )
 
 

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from connectors.urls import domain_of, event_id_for
 from pipelines import __version__
-from pipelines.dedup import DedupResult
+from pipelines.dedup import DedupResult, fingerprint
 from pipelines.tagging import TagResult
 from schemas import EVENT_SCHEMA_FILE, SCHEMA_VERSION, data_path
 from schemas.records import Article
@@ -116,7 +116,7 @@ def build_event(
         "authors": list(article.authors),
         "published_at": article.published_at,
         "fetched_at": article.fetched_at,
-        "content_fingerprint": article.fingerprint,
+        "content_fingerprint": fingerprint(article),
         "dedup": {
             "duplicate_of": duplicate_of,
             "cluster_id": duplicate_of or group.cluster_id or event_id,

@@ -19,6 +19,7 @@ from pipelines.dedup import (
     ORDER_FETCHED,
     ORDER_PUBLISHED,
     DedupResult,
+    fingerprint_from,
     normalize_text,
     representative_order,
 )
@@ -186,7 +187,7 @@ def node_of(group: DedupResult, settings: NearDupSettings = DEFAULT_SETTINGS) ->
     normalized once, for its signature and its fingerprint both."""
     article = group.representative
     normalized = normalize_text(article.text)
-    fingerprint = article.fingerprint_from(normalized)
+    fingerprint = fingerprint_from(article, normalized)
     order = representative_order(article)
     return DocNode(id=order[ORDER_EVENT_ID], order=order, sig=normalized_signature(normalized, settings),
                    fingerprint=fingerprint, url=article.url, group=group)

@@ -15,7 +15,7 @@ from apache_beam.transforms import userstate
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.utils.timestamp import Duration
 
-from pipelines.dedup import DedupResult, article_key
+from pipelines.dedup import DedupResult, article_key, fingerprint
 from pipelines.revisions import fact_changes, facts_of
 from pipelines.transforms import counter, shared_tagger
 from schemas.records import Article
@@ -98,16 +98,16 @@ def next_version(prior: UrlVersion | None, article: Article, at: float, expiry: 
     keep or None to keep the prior). A URL not seen within `expiry` is a first version; the same text is
     nothing new; other text is the next revision of the URL's event, with what changed (its facts, or 'text')."""
     if prior is not None and at < prior.at + expiry:
-        if prior.fingerprint == article.fingerprint:
+        if prior.fingerprint == fingerprint(article):
             return None, None
         tags = tag(article)
         facts = facts_of(tags)
         changes = tuple(fact_changes(prior.facts, facts) or ["text"])
         revision = prior.revision + 1
         return (DedupResult(article, (), revision=revision, changes=changes, tags=tags),
-                UrlVersion(at, article.fingerprint, revision, facts))
+                UrlVersion(at, fingerprint(article), revision, facts))
     tags = tag(article)
-    return DedupResult(article, (), tags=tags), UrlVersion(at, article.fingerprint, 1, facts_of(tags))
+    return DedupResult(article, (), tags=tags), UrlVersion(at, fingerprint(article), 1, facts_of(tags))
 
 
 class UrlVersionsDoFn(beam.DoFn):
@@ -162,7 +162,7 @@ class StreamingDedup(beam.PTransform):
     def expand(self, articles: beam.PCollection) -> beam.PCollection:
         return (
             articles
-            | "ByContent" >> FirstSeen(lambda a: a.fingerprint, self.expiry, "ByContent")
+            | "ByContent" >> FirstSeen(fingerprint, self.expiry, "ByContent")
             | "KeyByUrl" >> beam.Map(lambda a: (article_key(a), a)).with_output_types(tuple[str, Any])
             | "ByUrl" >> beam.ParDo(UrlVersionsDoFn(self.expiry))
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 
@@ -76,24 +75,6 @@ class Article:
     # The feed entry's own time, kept apart from published_at (where the page's date wins): it orders
     # two entries of one article, such as a story and its live-blog teaser, the same way in every run.
     feed_published_at: str | None = None
-
-    @cached_property
-    def fingerprint(self) -> str:
-        """The text's content fingerprint (pipelines.dedup.content_fingerprint), computed once per article:
-        dedup keys on it twice and the event carries it, and the cached value travels with the article."""
-        from pipelines.dedup import content_fingerprint
-
-        return content_fingerprint(self.text)
-
-    def fingerprint_from(self, normalized: str) -> str:
-        """The fingerprint, from this article's text already normalized (pipelines.dedup.normalize_text), so
-        one normalization serves the near-dup signature too; cached where `fingerprint` caches (cached_property
-        keeps its value in the instance's __dict__, frozen dataclass or not)."""
-        from pipelines.dedup import normalized_fingerprint
-
-        if "fingerprint" not in self.__dict__:
-            self.__dict__["fingerprint"] = normalized_fingerprint(normalized)
-        return self.fingerprint
 
 
 @dataclass(frozen=True)
