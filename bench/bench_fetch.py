@@ -13,8 +13,8 @@ sys.path.insert(0, str(ROOT))
 
 from connectors.http import FetchPolicy, HttpFetcher  # noqa: E402
 from connectors.pages import ArticleFetcher  # noqa: E402
+from pipelines.testing.localserver import LocalServer  # noqa: E402
 from schemas.records import FeedEntry  # noqa: E402
-from tests.localserver import LocalServer  # noqa: E402
 
 HOSTS = 8
 PER_HOST = 4

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines.messages import event_message  # noqa: E402
 from pipelines.sinks import PublishEventsDoFn  # noqa: E402
-from tests.pubsub_emulator import EMULATOR, INSTALL_HINT, PROJECT, PubSubEmulator  # noqa: E402
+from pipelines.testing.pubsub import EMULATOR, INSTALL_HINT, PROJECT, PubSubEmulator  # noqa: E402
 
 
 def sample_events() -> list[dict[str, Any]]:

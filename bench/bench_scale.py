@@ -225,8 +225,8 @@ def run_size(size: int, texts: list[str], skeletons: list[str], queue: multiproc
     from pipelines.events import Provenance, build_event, validate_event
     from pipelines.extract import ArticleExtractor
     from pipelines.tagging import ConflictTagger
+    from pipelines.testing.localserver import LocalServer
     from schemas.records import FeedConfig
-    from tests.localserver import LocalServer
 
     server = LocalServer().start()
     try:

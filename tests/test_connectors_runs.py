@@ -13,8 +13,8 @@ import pytest
 from connectors.feedstate import ENTRY_RETRY_LIMIT, ENTRY_RETRY_MAX
 from pipelines import batch
 from pipelines.cli import main
+from pipelines.testing.localserver import LocalServer
 from tests.conftest import SEED_PAGE, sample_page
-from tests.localserver import LocalServer
 
 # Every socket connect this process makes, so a test can prove an address was never contacted.
 CONNECTS: list[str] = []

@@ -13,7 +13,7 @@ import pytest
 from pipelines.cli import main
 from pipelines.events import validate_event
 from pipelines.messages import event_attributes, event_data, event_message
-from tests.pubsub_emulator import PROJECT, unique_id, wait_for
+from pipelines.testing.pubsub import PROJECT, unique_id, wait_for
 from tests.test_cli import outputs, read_jsonl, served_feeds  # noqa: F401 - fixture reused
 
 pubsub_v1 = pytest.importorskip("google.cloud.pubsub_v1")

@@ -14,8 +14,8 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.events import validate_event
+from pipelines.testing.pubsub import PROJECT, unique_id
 from schemas import render
-from tests.pubsub_emulator import PROJECT, unique_id
 from tests.test_cli import outputs
 
 ROOT = Path(__file__).resolve().parents[1]

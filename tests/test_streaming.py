@@ -11,7 +11,7 @@ import time
 import pytest
 
 from pipelines.cli import main
-from tests.pubsub_emulator import wait_for
+from pipelines.testing.pubsub import wait_for
 from tests.test_pubsub_sink import make_topic, pull_all
 
 pytestmark = pytest.mark.filterwarnings("ignore:The return_immediately flag:DeprecationWarning")
