@@ -22,6 +22,7 @@ from w3lib.html import remove_tags, replace_entities
 
 from connectors.urls import canonical_url
 from pipelines.charset import decode_html
+from pipelines.dates import choose_published_at, parse_date
 from schemas.records import Article, FeedEntry, FetchedPage
 
 # A body shorter than this is kept only as short news (flagged `short_body`), and first retried for more text.
@@ -29,8 +30,6 @@ MIN_TEXT_CHARS = 200
 # A paywalled page is kept for its headline and visible lede, and a short page (flagged `short_body`) for its brief,
 # but a text shorter than this is no text at all.
 MIN_TEASER_CHARS = 40
-# No news site in our feeds predates the web; anything earlier is a birth date, a founding year or a parse error.
-EARLIEST_DATE = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 # What every body setting shares: no comments, tables kept, images off (the pre-cleaning assumes it), Python output.
 BODY_BASE = {"comments": False, "tables": True, "output_format": "python"}
 # The body settings a BodyPolicy names. "fast" skips trafilatura's fallback extractors (readability, jusText), which
@@ -131,42 +130,6 @@ def _language_identifier() -> LanguageIdentifier:
     return identifier
 
 
-def _parse_date(value: str) -> tuple[dt.datetime, bool] | None:
-    """A stated date as UTC, and whether it carried a time of day (a bare day is only a day)."""
-    value = value.strip()
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    has_time = len(value) > 10
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC), has_time
-
-
-def _plausible(value: dt.datetime) -> bool:
-    # A day of slack for time zones ahead of UTC and for clocks; before 1990 no news site existed.
-    return EARLIEST_DATE <= value <= dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
-
-
-def _rfc3339(value: dt.datetime) -> str:
-    return value.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def choose_published_at(feed_value: str | None, page_value: str | None) -> str | None:
-    """The page's stated date wins over the feed's guess. A page that states only the day keeps the feed's time
-    when the feed falls on that day. Future and pre-1990 dates are rejected; the result is RFC 3339 UTC."""
-    feed = _parse_date(feed_value) if feed_value else None
-    page = _parse_date(page_value) if page_value else None
-    feed = feed if feed and _plausible(feed[0]) else None
-    page = page if page and _plausible(page[0]) else None
-    if page and page[1]:
-        return _rfc3339(page[0])
-    if feed and (page is None or feed[0].date() == page[0].date()):
-        return _rfc3339(feed[0])
-    return _rfc3339(page[0]) if page else None
-
-
 def url_date(url: str) -> str | None:
     """The day in an article URL such as /2022/01/23/ or /2022-01-23-slug, as YYYY-MM-DD."""
     match = _URL_DATE.search(url)
@@ -201,14 +164,14 @@ def stated_date(tree: HtmlElement, ld_scripts: list[str] | None = None) -> str |
         except ValueError:
             continue
         for value in dates:
-            if _parse_date(value):
+            if parse_date(value):
                 return value
     for meta in _META_WITH_CONTENT(tree):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
-        if key in _DATE_META and _parse_date(meta.get("content", "")):
+        if key in _DATE_META and parse_date(meta.get("content", "")):
             return meta.get("content")
     for time in _TIME_PUBLISHED(tree):
-        if _parse_date(time.get("datetime", "")):
+        if parse_date(time.get("datetime", "")):
             return time.get("datetime")
     return None
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from pipelines.extract import choose_published_at
+from pipelines.dates import choose_published_at
 from schemas.records import FeedEntry, FetchedPage, utc_now
 
 # The longest --input line read: twice the fetcher's default page cap (--max-bytes 5 MB), so a page the

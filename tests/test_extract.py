@@ -12,6 +12,7 @@ from trafilatura.settings import Extractor
 from trafilatura.utils import HTML_PARSER
 
 from pipelines.batch import sample_path
+from pipelines.dates import choose_published_at
 from pipelines.extract import (
     _LD_SCRIPTS,
     BODY_BASE,
@@ -25,7 +26,6 @@ from pipelines.extract import (
     article_from_text,
     better_body,
     choose_body,
-    choose_published_at,
     detect_language,
     plain_text,
     prose_chars,
