@@ -10,12 +10,11 @@ import uuid
 from collections.abc import Iterator
 from urllib.parse import urljoin
 
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from connectors import files
 from connectors.http import Exchange, FetchError, Kind, Response, check_body
 from connectors.urls import url_key
 
@@ -64,39 +63,31 @@ class WarcRecorder:
         if "://" not in self.folder:
             os.makedirs(self.folder, exist_ok=True)
         # A fresh name per part: a DoFn instance closes one part per bundle.
-        path = FileSystems.join(self.folder, f"{self.run_id}-{uuid.uuid4().hex}.warc.gz")
-        with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-            handle.write(data)
+        files.write_bytes(files.join(self.folder, f"{self.run_id}-{uuid.uuid4().hex}.warc.gz"), data)
 
 
 def join_parts(archive: str) -> int:
     """Concatenate a run's WARC parts into one archive file (a .warc.gz is a series of gzip members, so
     concatenation is a valid WARC) and delete the parts. Returns the number of parts joined."""
-    pattern = FileSystems.join(parts_folder(archive), "*.warc.gz")
-    try:
-        paths = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
-    except Exception:
-        paths = []
-    with FileSystems.create(archive, compression_type=CompressionTypes.UNCOMPRESSED) as out:
+    paths = files.matching(files.join(parts_folder(archive), "*.warc.gz"))
+    with files.create(archive) as out:
         for path in paths:
-            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as part:
-                out.write(part.read())
+            out.write(files.read_bytes(path))
     if paths:
-        FileSystems.delete(paths)
+        files.delete(paths)
     return len(paths)
 
 
 def _archive_files(source: str) -> list[str]:
     if source.endswith((".warc", ".warc.gz")):
         return [source]
-    pattern = FileSystems.join(source, "*.warc*")
-    return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+    return files.matching(files.join(source, "*.warc*"))
 
 
 def read_archive(source: str) -> Iterator[Exchange]:
     """Every response record of a WARC file (or of every WARC in a folder)."""
     for path in _archive_files(source):
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        with files.open_read(path) as handle:
             for record in ArchiveIterator(handle):
                 if record.rec_type != "response" or record.http_headers is None:
                     continue

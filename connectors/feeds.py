@@ -9,8 +9,8 @@ from pathlib import Path
 
 import feedparser
 import yaml
-from apache_beam.io.filesystems import FileSystems
 
+from connectors import files
 from connectors.http import Fetcher, FetchError
 from schemas.records import FeedConfig, FeedEntry
 
@@ -25,8 +25,7 @@ def load_feeds(path: str | Path) -> list[FeedConfig]:
     try:
         if "://" in str(path):
             # gs://... and other Beam filesystems, for a scheduled job whose feeds file lives in a bucket.
-            with FileSystems.open(str(path)) as handle:
-                text = handle.read().decode("utf-8")
+            text = files.read_bytes(str(path)).decode("utf-8")
         else:
             text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError, ValueError) as exc:

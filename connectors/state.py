@@ -23,8 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
+from connectors import files
 
 _LOG = logging.getLogger(__name__)
 SEGMENT_SUFFIX = ".jsonl.gz"
@@ -80,8 +79,7 @@ def newest(records: Iterable[StateRecord]) -> dict[str, StateRecord]:
 
 def _read_lines(path: str) -> list[str]:
     """Non-empty lines of a segment file, gzip or plain (told by its magic bytes)."""
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        data = handle.read()
+    data = files.read_bytes(path)
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
     return [line for line in data.decode("utf-8").splitlines() if line.strip()]
@@ -93,17 +91,12 @@ class StateLog:
     def __init__(self, root: str, namespace: str) -> None:
         self.root = root
         self.namespace = namespace
-        self.segments_dir = FileSystems.join(root, namespace, "segments")
-        self.pending_dir = FileSystems.join(root, namespace, "pending")
+        self.segments_dir = files.join(root, namespace, "segments")
+        self.pending_dir = files.join(root, namespace, "pending")
 
     def segment_paths(self) -> list[str]:
         """Paths of the committed segments, oldest run first."""
-        pattern = FileSystems.join(self.segments_dir, "*" + SEGMENT_SUFFIX)
-        try:
-            matches = FileSystems.match([pattern])[0].metadata_list
-        except Exception:
-            return []
-        return sorted(m.path for m in matches)
+        return files.matching(files.join(self.segments_dir, "*" + SEGMENT_SUFFIX))
 
     def records(self, paths: list[str] | None = None) -> Iterator[StateRecord]:
         """Every record of the given (default: all committed) segments; a segment removed meanwhile by a
@@ -137,12 +130,11 @@ class StateLog:
         lines = list(lines)
         if not lines:
             return None
-        final = FileSystems.join(self.segments_dir, run_id + SEGMENT_SUFFIX)
-        temp = FileSystems.join(self.pending_dir, f".{run_id}.tmp")
+        final = files.join(self.segments_dir, run_id + SEGMENT_SUFFIX)
+        temp = files.join(self.pending_dir, f".{run_id}.tmp")
         self._ensure_dirs()
-        with FileSystems.create(temp, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-            handle.write(gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
-        FileSystems.rename([temp], [final])
+        files.write_bytes(temp, gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0))
+        files.rename(temp, final)
         return final
 
     def compact(self, run_id: str, now: dt.datetime | None = None, retention: dt.timedelta | None = None,
@@ -162,8 +154,8 @@ class StateLog:
         obsolete = [p for p in paths if p != written]
         if obsolete:
             try:
-                FileSystems.delete(obsolete)
-            except Exception as exc:
+                files.delete(obsolete)
+            except (files.StoreError, OSError) as exc:
                 _LOG.info("compaction: some segments were already gone (%s)", exc)
         return written
 

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
+from connectors import files
 from connectors.feeds import FeedsFileError
 from pipelines import __version__
 from pipelines.dryrun import describe_dry_run
@@ -386,11 +387,8 @@ def _interrupted(command: str, argv: list[str]) -> str:
     """The line said when Ctrl-C stops a command: for a run, whether its commit (the last step) had begun."""
     if command == "stream":
         return "sitrep stream: interrupted; what it published stays published"
-    from apache_beam.io.filesystems import FileSystems
-
     options = SitrepOptions(argv)
-    written = options.out and options.run_id and FileSystems.match(
-        [FileSystems.join(options.out, f"*-{options.run_id}-*.jsonl")])[0].metadata_list
+    written = options.out and options.run_id and files.matching(files.join(options.out, f"*-{options.run_id}-*.jsonl"))
     if not written:
         return "sitrep run: interrupted; nothing was committed (no events, no new state): run it again"
     return ("sitrep run: interrupted while committing; its files are in --out, and the next run emits again, "

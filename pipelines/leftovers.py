@@ -17,9 +17,7 @@ import os
 import socket
 from dataclasses import asdict, dataclass
 
-from apache_beam.io.filesystem import BeamIOError
-from apache_beam.io.filesystems import FileSystems
-
+from connectors import files
 from pipelines.sinks import TEMP_PREFIX, temp_folder
 
 LOG = logging.getLogger(__name__)
@@ -41,29 +39,27 @@ def this_host() -> str:
 
 
 def _record_path(state_root: str, run_id: str) -> str:
-    return FileSystems.join(state_root, RUNS, f"{run_id}.json")
+    return files.join(state_root, RUNS, f"{run_id}.json")
 
 
 def write_run_record(state_root: str, record: RunRecord) -> None:
     """Record a run as started (before its pipeline runs)."""
-    with FileSystems.create(_record_path(state_root, record.run_id)) as handle:
-        handle.write(json.dumps(asdict(record), sort_keys=True).encode("utf-8"))
+    files.write_bytes(_record_path(state_root, record.run_id), json.dumps(asdict(record), sort_keys=True).encode())
 
 
 def read_run_record(state_root: str, run_id: str) -> RunRecord | None:
     """The run's record, or None when it has none (it committed, or it ran with another state)."""
     try:
-        with FileSystems.open(_record_path(state_root, run_id)) as handle:
-            return RunRecord(**json.loads(handle.read().decode("utf-8")))
-    except (OSError, BeamIOError, ValueError, TypeError):
+        return RunRecord(**json.loads(files.read_bytes(_record_path(state_root, run_id)).decode("utf-8")))
+    except (OSError, ValueError, TypeError):
         return None
 
 
 def remove_run_record(state_root: str, run_id: str) -> None:
     """Forget a run's record (once it has committed, or its leftovers are removed)."""
     try:
-        FileSystems.delete([_record_path(state_root, run_id)])
-    except BeamIOError:  # already gone
+        files.delete([_record_path(state_root, run_id)])
+    except files.StoreError:  # already gone
         pass
 
 
@@ -92,7 +88,7 @@ def remove_dead_temp_folders(out: str, state_root: str, own_run_id: str) -> list
         record = read_run_record(state_root, run_id)
         if record is None or not is_dead(record):
             continue
-        FileSystems.delete([temp_folder(out, run_id)])
+        files.delete([temp_folder(out, run_id)])
         remove_run_record(state_root, run_id)
         LOG.info("removed %s, left by run %s (process %s ended)", name, run_id, record.pid)
         removed.append(name)
