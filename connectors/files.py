@@ -76,9 +76,9 @@ def write_bytes(path: str, data: bytes, mime_type: str = "application/octet-stre
 
 
 def matching(pattern: str) -> list[str]:
-    """The paths a glob pattern matches, sorted (none, or a folder that is not there: an empty list)."""
+    """The files a glob pattern matches, sorted (none, or a folder that is not there: an empty list)."""
     if not is_remote(pattern):
-        return sorted(glob.glob(pattern))
+        return sorted(path for path in glob.glob(pattern) if os.path.isfile(path))
     try:
         return sorted(m.path for m in _beam().match([pattern])[0].metadata_list)
     except _store_errors():

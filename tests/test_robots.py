@@ -11,8 +11,8 @@ import pytest
 from connectors.http import DEFAULT_USER_AGENT, FetchPolicy, HttpFetcher
 from connectors.pages import ArticleFetcher
 from connectors.robots import RobotsCache
+from pipelines.testing.localserver import LocalServer
 from schemas.records import FeedEntry
-from tests.localserver import LocalServer
 
 LOOPBACK = ("127.0.0.0/8",)
 PAGE = "<!DOCTYPE html><html><head><title>Story</title></head><body><p>Story text.</p></body></html>"
