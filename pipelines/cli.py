@@ -17,8 +17,6 @@ from typing import Any, TextIO
 from connectors import files
 from connectors.feeds import FeedsFileError
 from pipelines import __version__
-from pipelines.dryrun import describe_dry_run
-from pipelines.options import STREAM_SITREP_OPTIONS, OptionError, SitrepOptions, StreamOptions, check_beam_args, refusal
 
 RUN_EPILOG = """\
 outputs in --out:
@@ -107,7 +105,9 @@ def _own_flags(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(own_flags=tuple(f for a in parser._actions for f in a.option_strings if f.startswith("--")))
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(pipelines: bool = True) -> argparse.ArgumentParser:
+    """The command line; the options of `run` and `stream` (Beam's PipelineOptions) only with `pipelines`, so
+    the commands that run no pipeline do not load Beam."""
     parser = _Parser(
         prog="sitrep",
         description="News feeds to a clean, deduplicated stream of structured conflict events.",
@@ -122,8 +122,11 @@ def _parser() -> argparse.ArgumentParser:
         epilog=RUN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    SitrepOptions._add_argparse_args(run)
-    _own_flags(run)
+    if pipelines:
+        from pipelines.options import SitrepOptions
+
+        SitrepOptions._add_argparse_args(run)
+        _own_flags(run)
     stream = commands.add_parser(
         "stream",
         help="the streaming job: poll feeds on a period and publish each new article's event to Pub/Sub",
@@ -132,9 +135,12 @@ def _parser() -> argparse.ArgumentParser:
         epilog=STREAM_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    SitrepOptions._add_argparse_args(_Only(stream, STREAM_SITREP_OPTIONS, "feeds, fetch and Pub/Sub"))  # type: ignore[arg-type]
-    StreamOptions._add_argparse_args(stream)
-    _own_flags(stream)
+    if pipelines:
+        from pipelines.options import STREAM_SITREP_OPTIONS, SitrepOptions, StreamOptions
+
+        SitrepOptions._add_argparse_args(_Only(stream, STREAM_SITREP_OPTIONS, "feeds, fetch and Pub/Sub"))  # type: ignore[arg-type]
+        StreamOptions._add_argparse_args(stream)
+        _own_flags(stream)
     tail = commands.add_parser(
         "tail",
         help="print events from a Pub/Sub subscription as they arrive, one JSON line each",
@@ -306,6 +312,8 @@ def stream_command(argv: list[str]) -> int:
         print(f"sitrep stream: {exc}", file=sys.stderr)
         return 2
     if "dry_run" in result:
+        from pipelines.dryrun import describe_dry_run
+
         print(describe_dry_run("stream", result["run_id"], result["dry_run"]))
         return 0
     c = result["counts"]
@@ -322,10 +330,13 @@ def stream_command(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser()
+    named = next((arg for arg in argv if not arg.startswith("-")), None)
+    parser = _parser(pipelines=named in ("run", "stream"))
     args, beam_args = parser.parse_known_args(argv)
     if args.command not in ("run", "stream"):
         if beam_args:  # only the pipelines take Beam's options: anything left over is a mistake
+            from pipelines.options import refusal
+
             command = " ".join(filter(None, (args.command, getattr(args, "feeds_command", None))))
             print(f"sitrep {command}: {refusal(command, beam_args[0], args.own_flags)}", file=sys.stderr)
             return 2
@@ -340,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "tail":
         return tail_command(args)
+    from pipelines.options import OptionError, check_beam_args
+
     try:
         check_beam_args(args.command, beam_args, args.own_flags)
     except OptionError as exc:
@@ -387,6 +400,8 @@ def _interrupted(command: str, argv: list[str]) -> str:
     """The line said when Ctrl-C stops a command: for a run, whether its commit (the last step) had begun."""
     if command == "stream":
         return "sitrep stream: interrupted; what it published stays published"
+    from pipelines.options import SitrepOptions
+
     options = SitrepOptions(argv)
     written = options.out and options.run_id and files.matching(files.join(options.out, f"*-{options.run_id}-*.jsonl"))
     if not written:
@@ -420,6 +435,8 @@ def run_command(argv: list[str]) -> int:
         print(f"sitrep run: {exc}", file=sys.stderr)
         return 2
     if "dry_run" in summary:
+        from pipelines.dryrun import describe_dry_run
+
         print(describe_dry_run("run", summary["run_id"], summary["dry_run"]))
         return 0
     print(describe_summary(summary))
