@@ -32,6 +32,7 @@ setup(
         "rfc3339-validator>=0.1.4",
         "requests>=2.31",
         "w3lib>=2.1",
+        "protego>=0.3",
         "py3langid>=0.3",
         "warcio>=1.7",
         "datasketch>=1.6",

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import threading
-from urllib import robotparser
 from urllib.parse import urlsplit
+
+from protego import Protego
 
 from connectors.http import Fetcher, FetchError
 
 
 class RobotsCache:
     """Answers whether our User-Agent may fetch a URL, per RFC 9309: a robots.txt that is missing (4xx)
-    allows everything; one that cannot be read (5xx, timeout, refused) disallows the host for this run."""
+    allows everything; one that cannot be read (5xx, timeout, refused) disallows the host for this run.
+    Rules are read by protego: the longest matching rule wins, `*` and `$` in paths are wildcards, and a
+    Crawl-delay may be fractional."""
 
     def __init__(self, fetcher: Fetcher, user_agent: str) -> None:
         self.fetcher = fetcher
-        # robotparser matches on the product token, not the whole header ("sitrep/0.1 (+https://...)").
+        # Groups are matched on the product token, not the whole header ("sitrep/0.1 (+https://...)"), whose
+        # comment could otherwise name another group's agent.
         self.agent = user_agent.split("/", 1)[0].split(" ", 1)[0] or "*"
         self._lock = threading.Lock()
-        self._hosts: dict[str, tuple[robotparser.RobotFileParser | None, FetchError | None]] = {}
+        self._hosts: dict[str, tuple[Protego | None, FetchError | None]] = {}
         self._host_locks: dict[str, threading.Lock] = {}
 
     def check(self, url: str) -> FetchError | None:
@@ -36,7 +40,7 @@ class RobotsCache:
         if unreadable:
             return FetchError(f"robots.txt unreadable ({unreadable.reason}): host treated as disallowed", url,
                               unreadable.status, unreadable.retry_after)
-        if rules is not None and not rules.can_fetch(self.agent, url):
+        if rules is not None and not rules.can_fetch(url, self.agent):
             return FetchError("disallowed by robots.txt", url)
         return None
 
@@ -47,7 +51,7 @@ class RobotsCache:
         delay = rules.crawl_delay(self.agent) if rules is not None else None
         return float(delay) if delay is not None else None
 
-    def _load(self, origin: str) -> tuple[robotparser.RobotFileParser | None, FetchError | None]:
+    def _load(self, origin: str) -> tuple[Protego | None, FetchError | None]:
         try:
             response = self.fetcher.get(origin + "/robots.txt", "robots")
         except FetchError as exc:
@@ -56,6 +60,4 @@ class RobotsCache:
             if exc.status is None or (400 <= exc.status < 500 and exc.status != 429):
                 return None, None
             return None, exc
-        rules = robotparser.RobotFileParser(origin + "/robots.txt")
-        rules.parse(response.body.decode("utf-8", errors="replace").splitlines())
-        return rules, None
+        return Protego.parse(response.body.decode("utf-8", errors="replace")), None

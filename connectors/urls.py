@@ -6,9 +6,11 @@ import uuid
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
-from w3lib.url import canonicalize_url, url_query_cleaner
+from w3lib.url import canonicalize_url
 
-# Query parameters that identify a click, a campaign or a share, never the article.
+# Query parameters that identify a click, a campaign or a share, never the article; besides these, any
+# parameter whose name starts with TRACKING_PREFIX (GA4 adds utm_source_platform, utm_creative_format, ...).
+TRACKING_PREFIX = "utm_"
 TRACKING_PARAMS = (
     "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id", "utm_name",
     "utm_reader", "utm_brand", "utm_social", "utm_social-type", "fbclid", "gclid", "dclid", "msclkid",
@@ -19,11 +21,29 @@ TRACKING_PARAMS = (
 )
 
 
+_TRACKING = frozenset(TRACKING_PARAMS)
+
+
+def _without_tracking(url: str) -> str:
+    """url without its fragment, its tracking parameters and repeats of an identical name=value pair.
+
+    As w3lib's url_query_cleaner(remove=True), but every value of a repeated parameter is kept
+    (`?id=2&id=1` is not `?id=2`) and any utm_ name is tracking. A URL with neither is cleaned exactly as
+    before, so its key and event id do not change."""
+    base, _, query = url.partition("#")[0].partition("?")
+    kept: list[str] = []
+    for pair in query.split("&"):
+        name = pair.partition("=")[0]
+        if pair and name not in _TRACKING and not name.startswith(TRACKING_PREFIX) and pair not in kept:
+            kept.append(pair)
+    return f"{base}?{'&'.join(kept)}" if kept else base
+
+
 @lru_cache(maxsize=1 << 14)
 def canonical_url(url: str) -> str:
     """The URL as a reader should see it: tracking parameters and fragment removed, host
     lower-cased, default port dropped, percent-encoding and query order normalized (w3lib)."""
-    cleaned = url_query_cleaner(url.strip(), TRACKING_PARAMS, remove=True, unique=True, keep_fragments=False)
+    cleaned = _without_tracking(url.strip())
     parts = urlsplit(canonicalize_url(cleaned, keep_fragments=False))
     netloc = parts.netloc.lower()
     if (parts.scheme, parts.port) in (("http", 80), ("https", 443)):

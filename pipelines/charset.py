@@ -77,7 +77,8 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     """
     for bom, name in _BOMS:
         if body.startswith(bom):
-            return body.decode(name, errors="replace"), name
+            # The mark is not text: the page is decoded from after it (whatever the encoding, one mark dropped).
+            return body[len(bom):].decode(name.removesuffix("-sig"), errors="replace"), name
     try:
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

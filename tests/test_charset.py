@@ -86,11 +86,12 @@ def test_utf16_bom_read_whatever_the_header_says(bom, codec):
     assert "« Nous n’abandonnerons pas »" in text
 
 
-@pytest.mark.xfail(strict=True, reason="a UTF-16 BOM is decoded with the page and left as U+FEFF at the start "
-                   "of the text, where a UTF-8 BOM is stripped (utf-8-sig)")
-def test_utf16_bom_not_left_in_the_text():
-    text, _ = decode_html(codecs.BOM_UTF16_LE + page("", FRENCH).encode("utf-16-le"))
+@pytest.mark.parametrize(("bom", "codec"), [(codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+                                           (codecs.BOM_UTF8, "utf-8")])
+def test_bom_not_left_in_the_text(bom, codec):
+    text, _ = decode_html(bom + page("", FRENCH).encode(codec))
     assert text.startswith("<!DOCTYPE html>")
+    assert "« Nous n’abandonnerons pas »" in text
 
 
 # decode_html: valid UTF-8 and honest declarations

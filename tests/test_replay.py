@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from connectors.http import FetchError, FetchPolicy
-from connectors.pages import make_fetcher
+from connectors.pages import ArticleFetcher, make_fetcher
 from connectors.replay import ReplayFetcher
+from schemas.records import FeedEntry
 
 ARTICLE_URL = "https://www.frontline-daily.example/world/middle-east/clashes-continue-isis-attack-prison-syria"
 ARTICLE = (b'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Clashes continue</title></head>'
@@ -94,14 +95,49 @@ def test_redirect_to_an_unrecorded_url_is_a_404_for_the_asked_url(tmp_path):
     assert info.value.url == "https://news.example.com/a"
 
 
-@pytest.mark.xfail(strict=True, reason="a relative `location` (as HTTP allows, and as WarcReplayFetcher "
-                   "resolves with urljoin) is looked up as is, so the redirect ends in a 404")
 def test_relative_redirect_location(tmp_path):
     folder = recorded(tmp_path, [
         {"url": "https://news.example.com/s/1", "status": 301, "location": "/world/story"},
         {"url": "https://news.example.com/world/story", "status": 200, "content_type": "text/html", "file": "p.html"},
     ], {"p.html": ARTICLE})
-    assert ReplayFetcher(folder).get("https://news.example.com/s/1", "html").body == ARTICLE
+    response = ReplayFetcher(folder).get("https://news.example.com/s/1", "html")
+    assert response.body == ARTICLE
+    assert response.final_url == "https://news.example.com/world/story"
+
+
+def test_relative_redirect_location_resolved_against_each_hop(tmp_path):
+    folder = recorded(tmp_path, [
+        {"url": "https://news.example.com/s/1", "status": 302, "location": "//www.news.example.com/go/2"},
+        {"url": "https://www.news.example.com/go/2", "status": 301, "location": "../world/story?id=4"},
+        {"url": "https://www.news.example.com/world/story?id=4", "status": 200, "content_type": "text/html",
+         "file": "p.html"},
+    ], {"p.html": ARTICLE})
+    response = ReplayFetcher(folder).get("https://news.example.com/s/1", "html")
+    assert response.body == ARTICLE
+    assert response.final_url == "https://www.news.example.com/world/story?id=4"
+
+
+def test_missing_file_fails_that_entry_alone(tmp_path):
+    folder = recorded(tmp_path, [
+        {"url": ARTICLE_URL, "status": 200, "content_type": "text/html", "file": "pages/gone.html"},
+        {"url": "https://news.example.com/other", "status": 200, "content_type": "text/html", "file": "a.html"},
+    ], {"a.html": ARTICLE})
+    replay = ReplayFetcher(folder)
+    with pytest.raises(FetchError, match=r"replay file 'pages/gone.html' unreadable \(No such file") as info:
+        replay.get(ARTICLE_URL, "html")
+    assert info.value.url == ARTICLE_URL
+    assert info.value.status is None and not info.value.transient
+    # In a run: that entry has its error, the next one is fetched.
+    articles = ArticleFetcher(replay, "sitrep/0.1")
+    failed = articles.fetch(FeedEntry(link=ARTICLE_URL))
+    assert failed.page is None and failed.error is not None and "pages/gone.html" in failed.error.reason
+    assert articles.fetch(FeedEntry(link="https://news.example.com/other")).page is not None
+
+
+def test_entry_without_a_file_is_a_fetch_error(tmp_path):
+    folder = recorded(tmp_path, [{"url": ARTICLE_URL, "status": 200, "content_type": "text/html"}])
+    with pytest.raises(FetchError, match="names no file"):
+        ReplayFetcher(folder).get(ARTICLE_URL, "html")
 
 
 def test_recorded_error_status_replayed(folder):
