@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import GROUND_TRUTH, load_bodies, mixed_article, sentences, syndicated_copy
 
 from pipelines.dedup import DedupResult
-from pipelines.neardup import DEFAULT_SETTINGS, find_clusters, node_of, resolve_cluster
+from pipelines.dedup.near import DEFAULT_SETTINGS, find_clusters, node_of, resolve_cluster
 from schemas.records import Article
 
 SIZES = (1_000, 10_000, 100_000)

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import GROUND_TRUTH, load_bodies, syndicated_copy
 
 from pipelines.dedup import DedupResult
-from pipelines.neardup import DEFAULT_THRESHOLD, NearDupSettings, find_clusters, node_of
+from pipelines.dedup.near import DEFAULT_THRESHOLD, NearDupSettings, find_clusters, node_of
 from schemas.records import Article
 
 

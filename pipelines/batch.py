@@ -25,11 +25,11 @@ from connectors.feedstate import FeedState, load_feed_states, next_state, retry_
 from connectors.http import FetchPolicy, parse_allow_hosts, user_agent_for
 from connectors.state import StateLog, StateRecord, default_state_root, format_time
 from pipelines import __version__
+from pipelines.dedup.near import DEFAULT_SETTINGS, NearDupSettings
 from pipelines.dedup_transforms import STATE, STATE_NAMESPACE, Deduplicate, ReadDedupState
 from pipelines.dryrun import dry_run_job
 from pipelines.leftovers import RunRecord, remove_dead_temp_folders, remove_run_record, this_host, write_run_record
 from pipelines.messages import check_topic_path
-from pipelines.neardup import DEFAULT_SETTINGS, NearDupSettings
 from pipelines.options import RunOptions, SitrepOptions
 from pipelines.runners import local_runner
 from pipelines.sinks import DEAD_LETTERS, EVENTS, PublishPolicy, PubSubSink, WriteRunFiles, finish_run_files

@@ -11,7 +11,7 @@ from apache_beam.pvalue import TaggedOutput
 
 from connectors.state import StateLog, StateRecord, recency
 from pipelines.dedup import article_key, merge_groups, singleton
-from pipelines.neardup import (
+from pipelines.dedup.near import (
     Copy,
     CopyPlan,
     DocNode,

@@ -15,7 +15,7 @@ from apache_beam.options.pipeline_options import (
     _BeamArgumentParser,
 )
 
-from pipelines.neardup import DEFAULT_THRESHOLD
+from pipelines.dedup.near import DEFAULT_THRESHOLD
 
 
 def parse_bool(value: str) -> bool:

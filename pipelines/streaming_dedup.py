@@ -16,7 +16,7 @@ from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.utils.timestamp import Duration
 
 from pipelines.dedup import DedupResult, article_key, fingerprint
-from pipelines.revisions import fact_changes, facts_of
+from pipelines.dedup.revisions import fact_changes, facts_of
 from pipelines.transforms import counter, shared_tagger
 from schemas.records import Article
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.dedup import DedupResult, normalize_text
-from pipelines.neardup import (
+from pipelines.dedup.near import (
     SIGNATURE_SCHEME,
     NearDupSettings,
     band_values,
@@ -28,7 +28,7 @@ from pipelines.neardup import (
     similarity,
     state_value,
 )
-from pipelines.revisions import facts_of
+from pipelines.dedup.revisions import facts_of
 from schemas.records import Article
 from tests.conftest import SEED_URL
 
@@ -244,7 +244,7 @@ def test_record_of_another_signature_scheme_is_matched_by_url_not_by_signature(s
 
 
 def test_plan_folds_exact_copies_and_lists_only_articles_that_are_not_alone(seed_text):
-    from pipelines.neardup import Copy, plan_copies
+    from pipelines.dedup.near import Copy, plan_copies
 
     def copy(url: str, text: str, hour: int, guid: str | None = None) -> Copy:
         node = node_of(DedupResult(art(url, text, f"2022-01-23T{hour:02d}:00:00Z"), ()))

@@ -211,8 +211,8 @@ def test_state_of_an_older_version_with_band_records_still_matches(tmp_path):
     """States written before 0.2 also hold one `band:` record per LSH band of each article; they are
     ignored (the bands come from each article's signature), and copies still fold into the earlier event."""
     from connectors.state import StateLog, StateRecord
+    from pipelines.dedup.near import band_values, decode_signature
     from pipelines.dedup_transforms import STATE_NAMESPACE
-    from pipelines.neardup import band_values, decode_signature
 
     state = str(tmp_path / "state")
     assert main(["run", "--input", backfill(tmp_path, COPIES[:1]), "--out", str(tmp_path / "a"), "--state", state]) == 0

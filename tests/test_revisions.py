@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.revisions import fact_changes, facts_of
+from pipelines.dedup.revisions import fact_changes, facts_of
 from pipelines.tagging import ConflictTagger
 
 REPORT = ("Gunmen killed at least 14 people and wounded 30 in an attack on a market in Maiduguri, Borno state, "

@@ -13,8 +13,8 @@ from apache_beam.transforms import window
 
 from connectors.http import FetchPolicy
 from pipelines.dedup import singleton
+from pipelines.dedup.near import NearDupSettings, node_of
 from pipelines.dedup_transforms import ArticleNodesDoFn, Deduplicate
-from pipelines.neardup import NearDupSettings, node_of
 from pipelines.runners import local_runner
 from pipelines.transforms import DEAD, FetchPageDoFn, ParseInputDoFn, PollFeedDoFn, TagToEventDoFn
 from schemas.records import Article, FeedConfig, FeedEntry

@@ -1,4 +1,6 @@
-"""Deduplication rules: article keys, content fingerprints, and which copy of a story represents it."""
+"""The dedup stage, Beam-free: exact copies here (article keys, content fingerprints, which copy of a story
+represents it), near copies and the cross-run records of what was emitted in `near`, and what makes a
+changed copy a revision in `revisions`."""
 
 from __future__ import annotations
 

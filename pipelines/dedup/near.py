@@ -23,7 +23,7 @@ from pipelines.dedup import (
     normalize_text,
     representative_order,
 )
-from pipelines.revisions import fact_changes, facts_of, same_story_facts
+from pipelines.dedup.revisions import fact_changes, facts_of, same_story_facts
 from schemas.records import Article
 
 DEFAULT_THRESHOLD = 0.5
