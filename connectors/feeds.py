@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,13 +61,25 @@ def load_feeds(path: str | Path) -> list[FeedConfig]:
     return feeds
 
 
+def _utc(value: time.struct_time) -> str:
+    """A feedparser time (a UTC struct_time) as RFC 3339 UTC with a Z suffix."""
+    return dt.datetime.fromtimestamp(calendar.timegm(value), dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 def _entry_time(entry: dict) -> str | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if value:
-            stamp = calendar.timegm(value)
-            return dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat().replace("+00:00", "Z")
+            return _utc(value)
     return None
+
+
+def _entry_updated(entry: dict) -> str | None:
+    """When the feed says the entry was last updated (Atom <updated>, RSS <atom:updated> or <dcterms:modified>),
+    None when it says nothing. Read past FeedParserDict's lookup, which answers updated_parsed with the
+    published time when there is no update: a published time is not an update."""
+    value = dict.get(entry, "updated_parsed")
+    return _utc(value) if value else None
 
 
 def _entry_link(entry: dict) -> str | None:
@@ -158,6 +171,7 @@ def parse_feed(feed: FeedConfig, body: bytes, headers: dict[str, str], base_url:
                 summary=raw.get("summary"),
                 published_at=_entry_time(raw),
                 authors=authors,
+                updated_at=_entry_updated(raw),
             )
         )
     return result

@@ -6,12 +6,17 @@ The retry rule: an entry whose article fetch failed for a transient reason (conn
 later failures wait ENTRY_RETRY_BASE, doubling each time (and at least a 429's Retry-After), and the
 ENTRY_RETRY_LIMIT-th failed attempt dead-letters it once, with its reason. A permanent failure (404, 410,
 not http(s), too large, wrong type, disallowed by robots.txt) is dead-lettered at once and never retried.
-A pending entry is kept with the entry itself, so it is retried even after its feed stops listing it."""
+A pending entry is kept with the entry itself, so it is retried even after its feed stops listing it.
+
+The update rule: news sites update stories in place and say so in the feed (Atom <updated>, RSS <atom:updated>).
+The state remembers the updated time of the version last fetched, and a seen entry whose feed now gives a later
+one is fetched again; dedup turns its changed text into the event's next revision."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Any
 
 from connectors.state import StateLog, format_time, parse_time
@@ -31,6 +36,14 @@ ENTRY_RETRY_BASE = dt.timedelta(hours=1)
 ENTRY_RETRY_MAX = dt.timedelta(hours=12)
 
 
+class EntryStatus(Enum):
+    """What a poll does with a listed entry: fetch it (new, or updated since its last fetch) or leave it (seen)."""
+
+    NEW = "new"
+    UPDATED = "updated"
+    SEEN = "seen"
+
+
 @dataclass
 class FeedState:
     """What earlier runs learned about one feed (the value of its record in the 'feeds' state log)."""
@@ -48,6 +61,8 @@ class FeedState:
     seen: dict[str, str] = field(default_factory=dict)
     # entry key (its link's url_key) -> a PendingFetch's value: entries whose fetch is to be retried
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # entry key (its link's url_key) -> the feed's updated time of the version last fetched (update rule)
+    updated: dict[str, str] = field(default_factory=dict)
 
     @staticmethod
     def from_value(value: dict[str, Any] | None) -> FeedState:
@@ -72,6 +87,18 @@ class FeedState:
 
     def already_seen(self, link: str, guid: str | None) -> bool:
         return url_key(link) in self.seen or (guid is not None and ("guid:" + guid) in self.seen)
+
+    def wants(self, link: str, guid: str | None, updated_at: str | None,
+              published_at: str | None = None) -> EntryStatus:
+        """Whether a listed entry is to be fetched: NEW when no earlier run settled it; UPDATED when it was, but
+        the feed's updated time is later than the one of the version fetched (or, with none remembered, later
+        than the entry's published time); else SEEN. Times are RFC 3339 UTC, so they compare as strings."""
+        if not self.already_seen(link, guid):
+            return EntryStatus.NEW
+        if not updated_at:
+            return EntryStatus.SEEN
+        before = self.updated.get(url_key(link)) or published_at
+        return EntryStatus.UPDATED if before and updated_at > before else EntryStatus.SEEN
 
     def is_pending(self, link: str) -> bool:
         return url_key(link) in self.pending
@@ -141,17 +168,20 @@ def next_state(prior: FeedState, poll: dict[str, Any], fetches: list[dict[str, A
 
     `poll` is what PollFeedDoFn reported: outcome (ok, not_modified, failed, backed_off), validators,
     error, the keys of entries listed now. Each of `fetches` is what FetchPageDoFn reported for one entry:
-    its keys, and for a fetch to retry the entry, the error and Retry-After. An entry is remembered as seen
-    once its fetch is settled (fetched, or failed for good); one to retry becomes (or stays) pending."""
+    its keys and the feed's updated time of the version fetched, and for a fetch to retry the entry, the error
+    and Retry-After. An entry is remembered as seen, with that updated time, once its fetch is settled
+    (fetched, or failed for good); one to retry becomes (or stays) pending."""
     state = FeedState.from_value(prior.to_value())
     stamp = format_time(now)
     state.pending = dict(state.pending)
+    state.updated = dict(state.updated)
     done: set[str] = set()
     for fetch in fetches:
         key = fetch["keys"][0]
         if not fetch.get("retry"):
             done.update(fetch["keys"])
             state.pending.pop(key, None)
+            _remember_updated(state, key, fetch.get("updated_at"))
             continue
         before = state.pending.get(key)
         attempts = int(before["attempts"]) + 1 if before else 1
@@ -188,4 +218,13 @@ def next_state(prior: FeedState, poll: dict[str, Any], fetches: list[dict[str, A
     cutoff = format_time(now - retention)
     kept = sorted(((t, k) for k, t in state.seen.items() if t >= cutoff), reverse=True)[:MAX_SEEN]
     state.seen = {k: t for t, k in kept}
+    state.updated = {k: t for k, t in state.updated.items() if k in state.seen}
     return state
+
+
+def _remember_updated(state: FeedState, key: str, updated_at: str | None) -> None:
+    """Keep the feed's updated time of the version just settled under the entry's key (none: forget it)."""
+    if updated_at:
+        state.updated[key] = updated_at
+    else:
+        state.updated.pop(key, None)

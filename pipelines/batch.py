@@ -50,8 +50,8 @@ from pipelines.transforms import (
 SUMMARY_FILE = "run-summary.json"
 SUMMARY_COUNTERS = (
     "feeds_polled", "feeds_failed", "feeds_not_modified", "feeds_backed_off", "entries_seen", "entries_skipped",
-    "entries_already_seen", "entries_retry_waiting", "robots_disallowed", "input_records", "input_invalid",
-    "text_records", "articles_fetched", "fetch_failed", "fetch_retry_pending", "fetch_retries",
+    "entries_already_seen", "entries_updated", "entries_retry_waiting", "robots_disallowed", "input_records",
+    "input_invalid", "text_records", "articles_fetched", "fetch_failed", "fetch_retry_pending", "fetch_retries",
     "fetch_retries_exhausted", "articles_extracted", "extract_failed", "duplicates",
     "already_seen", "revisions",
     "events_written", "conflict_events", "filtered_not_conflict", "events_invalid", "dead_letters",

@@ -226,9 +226,11 @@ def describe_summary(summary: dict[str, Any]) -> str:
     if c["feeds_polled"]:
         lines.append(f"  feeds     {c['feeds_polled']} polled, {c['feeds_failed']} failed; "
                      f"{c['entries_seen']} entries seen, {c['entries_skipped']} without a usable link")
-        if c.get("feeds_not_modified") or c.get("feeds_backed_off") or c.get("entries_already_seen"):
+        if (c.get("feeds_not_modified") or c.get("feeds_backed_off") or c.get("entries_already_seen")
+                or c.get("entries_updated")):
             lines.append(f"  state     {c['feeds_not_modified']} feeds unchanged (304), {c['feeds_backed_off']} "
-                         f"backing off; {c['entries_already_seen']} entries seen by earlier runs, not fetched again")
+                         f"backing off; {c['entries_already_seen']} entries seen by earlier runs, not fetched again, "
+                         f"{c['entries_updated']} updated since, fetched again")
         lines.append(f"  articles  {c['articles_fetched']} fetched, {c['fetch_failed']} fetch failures, "
                      f"{c['articles_extracted']} extracted, {c['extract_failed']} without a usable body")
         if c.get("fetch_retry_pending") or c.get("fetch_retries") or c.get("entries_retry_waiting"):

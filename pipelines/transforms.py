@@ -17,7 +17,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from connectors.archive import WarcRecorder
 from connectors.feeds import FeedError, FeedPoller
-from connectors.feedstate import ENTRY_RETRY_LIMIT, FeedState, entry_keys
+from connectors.feedstate import ENTRY_RETRY_LIMIT, EntryStatus, FeedState, entry_keys
 from connectors.http import FetchPolicy
 from connectors.pages import ArticleFetcher, make_fetcher
 from connectors.state import parse_time
@@ -163,9 +163,10 @@ class _ConcurrentFetchDoFn(beam.DoFn):
 class PollFeedDoFn(_ConcurrentFetchDoFn):
     """FeedConfig -> FeedEntry for each new usable entry; unreadable feeds and link-less entries to dead
     letters. With feed state (`prior`, by feed URL): polls are conditional, a 304 is not parsed, entries seen
-    by earlier runs are not handed on, a feed backing off is skipped; pending entries whose retry is due are
-    handed on whatever the poll's outcome; each feed's poll outcome leaves on the FEED_STATE output as
-    (feed URL, outcome) for the state written after the run."""
+    by earlier runs are not handed on unless their feed says they were updated since (FeedState.wants), a
+    feed backing off is skipped; pending entries whose retry is due are handed on whatever the poll's outcome;
+    each feed's poll outcome leaves on the FEED_STATE output as (feed URL, outcome) for the state written
+    after the run."""
 
     def __init__(self, policy: FetchPolicy, settings: FetchSettings | str | None = None,
                  prior: dict[str, FeedState] | None = None, now: str | None = None) -> None:
@@ -210,11 +211,15 @@ class PollFeedDoFn(_ConcurrentFetchDoFn):
         listed = []
         for entry in result.entries:
             listed += entry_keys(entry.link, entry.guid)
-            if stateful and state.already_seen(entry.link, entry.guid):
+            # Without feed state, `state` is empty and every entry is new.
+            status = state.wants(entry.link, entry.guid, entry.updated_at, entry.published_at)
+            if status is EntryStatus.SEEN:
                 counts["entries_already_seen"] = counts.get("entries_already_seen", 0) + 1
                 continue
             if stateful and state.is_pending(entry.link):
                 continue  # handed on (and counted) from the state when its retry is due: see work
+            if status is EntryStatus.UPDATED:
+                counts["entries_updated"] = counts.get("entries_updated", 0) + 1
             outputs.append(entry)
         outcome = {"outcome": "ok", "entries": len(result.entries), "listed": listed, **validators}
         outputs.append(TaggedOutput(FEED_STATE, (feed.url, outcome)))
@@ -243,7 +248,7 @@ class FetchPageDoFn(_ConcurrentFetchDoFn):
     def work(self, entry: FeedEntry) -> Work:
         outcome = self.articles.fetch(entry, honour_robots=entry.feed_url not in self.ignore_robots)
         keys = entry_keys(entry.link, entry.guid)
-        report: dict[str, Any] = {"keys": keys}
+        report: dict[str, Any] = {"keys": keys, "updated_at": entry.updated_at}
         if outcome.page is not None:
             return [outcome.page, TaggedOutput(FETCH_OUTCOME, (entry.feed_url, report))], {"articles_fetched": 1}
         error = outcome.error

@@ -37,6 +37,9 @@ class FeedEntry:
     published_at: str | None = None
     authors: tuple[str, ...] = ()
     connector: str = "feed"
+    # The feed's own last-updated time for the entry (Atom <updated>, RSS <atom:updated>/<dcterms:modified>), when
+    # it gives one: a later one than the fetched version's is what tells a story updated in place.
+    updated_at: str | None = None
 
 
 @dataclass(frozen=True)

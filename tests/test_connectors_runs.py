@@ -306,3 +306,62 @@ def test_permanent_failures_are_dead_lettered_once_and_not_retried(server, tmp_p
     _events, dead, second = run(feeds, tmp_path / "out", *LOOPBACK, *state)
     assert dead == [] and second["entries_already_seen"] == 3 and second["fetch_retries"] == 0
     assert server.routes["/gone"].hits == 1
+
+
+MARKET = (
+    "Gunmen attacked a market in Maiduguri, Borno state, on Monday, killing at least 14 people and wounding 30, "
+    "officials said. Witnesses said the attackers, believed to be Boko Haram fighters, arrived on motorcycles and "
+    "opened fire on traders before setting stalls alight.",
+    "The army said troops had been sent to the area and that a search for the attackers was under way. Residents "
+    "fled to nearby villages and the state governor condemned the attack as barbaric.",
+)
+TOLL_RISEN = " Update: the toll has risen to at least 120 people killed, a local official said on Tuesday."
+
+
+def market_page(paragraphs: tuple[str, ...]) -> str:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Gunmen attack market in "
+            f"Maiduguri</title></head><body><article><h1>Gunmen attack market in Maiduguri</h1>{body}</article>"
+            "</body></html>")
+
+
+def atom(link: str, updated: str) -> str:
+    return ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Wire</title>'
+            f'<id>urn:wire</id><updated>{updated}</updated><entry><title>Gunmen attack market in Maiduguri</title>'
+            f'<id>urn:wire:market</id><link href="{link}"/><published>2025-01-06T06:00:00Z</published>'
+            f"<updated>{updated}</updated></entry></feed>")
+
+
+def test_an_entry_its_feed_says_was_updated_is_fetched_again_and_is_the_events_next_revision(server, tmp_path,
+                                                                                             capsys):
+    page = server.route("/market", market_page(MARKET))
+    feed = server.route("/wire.atom", atom(server.url("/market"), "2025-01-06T06:00:00Z"),
+                        content_type="application/atom+xml")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"feeds:\n  - url: {server.url('/wire.atom')}\n    name: Wire\n")
+    state = ["--state", str(tmp_path / "state")]
+    [original], _dead, first = run(feeds, tmp_path / "a", *LOOPBACK, *state)
+    assert original["casualties"]["killed"]["count"] == 14 and original["revision"] == 1
+    assert first["articles_fetched"] == 1 and first["entries_updated"] == 0
+
+    # the same feed again: the entry was fetched, and its feed says nothing changed
+    events, _dead, second = run(feeds, tmp_path / "b", *LOOPBACK, *state)
+    assert events == [] and second["entries_already_seen"] == 1 and second["entries_updated"] == 0
+    assert second["articles_fetched"] == 0 and page.hits == 1
+
+    # the story updated in place, and the feed says so
+    feed.body = atom(server.url("/market"), "2025-01-07T09:00:00Z").encode("utf-8")
+    page.body = market_page((MARKET[0] + TOLL_RISEN, MARKET[1])).encode("utf-8")
+    capsys.readouterr()
+    [revised], dead, third = run(feeds, tmp_path / "c", *LOOPBACK, *state)
+    assert "1 updated since, fetched again" in capsys.readouterr().out
+    assert dead == [] and page.hits == 2
+    assert third["entries_updated"] == 1 and third["entries_already_seen"] == 0 and third["articles_fetched"] == 1
+    assert revised["event_id"] == original["event_id"] and revised["url"] == server.url("/market")
+    assert revised["revision"] == 2 and revised["changes"] == ["killed 14 → 120"]
+    assert third["revisions"] == 1
+
+    # and once fetched, the update is seen like any other entry
+    events, _dead, fourth = run(feeds, tmp_path / "d", *LOOPBACK, *state)
+    assert events == [] and fourth["entries_already_seen"] == 1 and fourth["entries_updated"] == 0
+    assert page.hits == 2

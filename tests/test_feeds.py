@@ -8,7 +8,7 @@ import pytest
 
 from connectors.feeds import FeedError, FeedPoller, FeedsFileError, load_feeds, parse_feed
 from connectors.http import FetchPolicy, HttpFetcher
-from schemas.records import FeedConfig
+from schemas.records import FeedConfig, FeedEntry, entry_to_json
 from tests.conftest import shared_data
 
 
@@ -149,3 +149,45 @@ def test_feeds_file_robots_switch(tmp_path):
     path.write_text("feeds:\n  - url: https://a.example/rss\n    robots: sometimes\n")
     with pytest.raises(FeedsFileError, match=r"feeds\.yaml:2: feed 1: 'robots' must be true or false"):
         load_feeds(path)
+
+
+UPDATED_RSS = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:dcterms="http://purl.org/dc/terms/">
+<channel><title>Updates</title><link>https://news.example/</link>
+<item><title>Revised</title><link>https://news.example/a</link><guid>https://news.example/a</guid>
+  <pubDate>Mon, 06 Jan 2025 06:00:00 GMT</pubDate><atom:updated>2025-01-07T09:30:00+01:00</atom:updated></item>
+<item><title>Modified</title><link>https://news.example/b</link>
+  <pubDate>Mon, 06 Jan 2025 06:00:00 GMT</pubDate><dcterms:modified>2025-01-07T08:00:00Z</dcterms:modified></item>
+<item><title>Plain</title><link>https://news.example/c</link><pubDate>Mon, 06 Jan 2025 06:00:00 GMT</pubDate></item>
+</channel></rss>"""
+
+UPDATED_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Wire</title><id>urn:wire</id><updated>2025-01-07T10:00:00Z</updated>
+<entry><title>Market attack</title><id>urn:wire:market</id><link href="https://wire.example/market"/>
+  <published>2025-01-06T06:00:00Z</published><updated>2025-01-07T10:00:00Z</updated></entry>
+<entry><title>Only updated</title><id>urn:wire:other</id><link href="https://wire.example/other"/>
+  <updated>2025-01-05T12:00:00Z</updated></entry>
+</feed>"""
+
+
+def test_entries_carry_the_feeds_updated_time_and_none_without_one():
+    feed = FeedConfig(url="https://news.example/feed.xml")
+    rss = parse_feed(feed, UPDATED_RSS, {"content-type": "application/rss+xml"}, feed.url).entries
+    assert [(e.published_at, e.updated_at) for e in rss] == [
+        ("2025-01-06T06:00:00Z", "2025-01-07T08:30:00Z"),  # <atom:updated>, in UTC
+        ("2025-01-06T06:00:00Z", "2025-01-07T08:00:00Z"),  # <dcterms:modified>
+        ("2025-01-06T06:00:00Z", None),  # a pubDate alone is no update
+    ]
+    atom = parse_feed(feed, UPDATED_ATOM, {"content-type": "application/atom+xml"}, feed.url).entries
+    assert [(e.published_at, e.updated_at) for e in atom] == [
+        ("2025-01-06T06:00:00Z", "2025-01-07T10:00:00Z"),
+        ("2025-01-05T12:00:00Z", "2025-01-05T12:00:00Z"),  # no <published>: the entry's time is its update
+    ]
+
+
+def test_entry_json_round_trips_the_updated_time():
+    feed = FeedConfig(url="https://news.example/feed.xml")
+    entry = parse_feed(feed, UPDATED_ATOM, {"content-type": "application/atom+xml"}, feed.url).entries[0]
+    data = entry_to_json(entry)
+    assert data["updated_at"] == "2025-01-07T10:00:00Z"
+    assert FeedEntry(**{**data, "authors": tuple(data["authors"])}) == entry
