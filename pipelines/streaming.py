@@ -26,7 +26,7 @@ from pipelines.runners import local_runner
 from pipelines.sinks import DeadLetterTopicSink, PublishPolicy, PubSubSink, encode_event
 from pipelines.streaming_dedup import FirstSeen, StreamingDedup
 from pipelines.transforms import DEAD, ExtractDoFn, FetchPageDoFn, PollFeedDoFn, TagToEventDoFn, counter
-from schemas.records import DeadLetter, FeedConfig
+from schemas.records import DeadLetter, FeedConfig, FeedEntry
 
 LOG = logging.getLogger(__name__)
 
@@ -51,6 +51,11 @@ class StreamPlan:
     duration: float | None
     expiry: float
     publish_policy: PublishPolicy = field(default_factory=PublishPolicy)
+
+
+def entry_version(entry: FeedEntry) -> str:
+    """The key the stream fetches an entry once by: its link's key and the feed's update time of it."""
+    return f"{url_key(entry.link)} {entry.updated_at or ''}"
 
 
 def publish_deadline(pubsub_timeout: float, duration: float | None) -> float:
@@ -132,8 +137,9 @@ def build_streaming_pipeline(pipeline: beam.Pipeline, plan: StreamPlan, beam_sin
     )
     fetched = (
         polled.entries
-        # An entry seen in an earlier poll is never fetched again (until it expires from state).
-        | "NewEntries" >> FirstSeen(lambda entry: url_key(entry.link), plan.expiry, "NewEntries")
+        # An entry seen in an earlier poll is not fetched again (until it expires from state), unless its feed
+        # says it was updated since.
+        | "NewEntries" >> FirstSeen(entry_version, plan.expiry, "NewEntries")
         | "FetchPages" >> beam.ParDo(FetchPageDoFn(plan.policy, plan.replay)).with_outputs(DEAD, main="pages")
     )
     extracted = fetched.pages | "Extract" >> beam.ParDo(ExtractDoFn()).with_outputs(DEAD, main="articles")

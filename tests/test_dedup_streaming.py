@@ -65,3 +65,14 @@ def test_changed_text_at_an_emitted_url_is_its_next_revision():
             lambda g: (g.representative.url, g.revision, g.changes, g.tags.casualties["killed"]["count"]))
         assert_that(groups, equal_to([("https://a.example/market", 1, (), 14),
                                       ("https://a.example/market", 2, ("killed 14 → 120",), 120)]))
+
+
+def test_the_stream_fetches_an_entry_again_when_its_feed_says_it_was_updated():
+    from pipelines.streaming import entry_version
+    from schemas.records import FeedEntry
+
+    first = FeedEntry(link="https://a.example/market?utm_source=rss", updated_at="2022-01-23T06:00:00Z")
+    assert entry_version(first) == entry_version(FeedEntry(link="https://a.example/market",
+                                                           updated_at="2022-01-23T06:00:00Z"))
+    assert entry_version(first) != entry_version(FeedEntry(link="https://a.example/market",
+                                                           updated_at="2022-01-24T09:30:00Z"))
