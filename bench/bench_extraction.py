@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 from eval_extraction import DATA, BenchmarkPage, feed_headline, fetched, load_benchmark  # noqa: E402
 
-from pipelines.batch import sample_path  # noqa: E402
+from pipelines import sample_path  # noqa: E402
 from pipelines.extract import ArticleExtractor, ExtractionError  # noqa: E402
 
 # What a feed entry gives besides the link (RSS <pubDate>, <dc:creator>); the headline is the page's own.

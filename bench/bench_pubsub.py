@@ -17,8 +17,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipelines.beam.sinks import PublishEventsDoFn  # noqa: E402
 from pipelines.messages import event_message  # noqa: E402
-from pipelines.sinks import PublishEventsDoFn  # noqa: E402
 from pipelines.testing.pubsub import EMULATOR, INSTALL_HINT, PROJECT, PubSubEmulator  # noqa: E402
 
 

@@ -56,7 +56,7 @@ def real_texts() -> tuple[list[str], str]:
         truth = json.loads(SHARED.read_text(encoding="utf-8"))
         texts = [v["articleBody"] for v in truth.values() if len(v["articleBody"]) > 800]
         return texts, f"{len(texts)} ground-truth bodies of {SHARED.parent.name}"
-    from pipelines.batch import sample_path
+    from pipelines import sample_path
     from pipelines.extract import ArticleExtractor
     from schemas.records import FeedEntry, FetchedPage
 

@@ -123,7 +123,7 @@ def _parser(pipelines: bool = True) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     if pipelines:
-        from pipelines.options import SitrepOptions
+        from pipelines.beam.options import SitrepOptions
 
         SitrepOptions._add_argparse_args(run)
         _own_flags(run)
@@ -136,7 +136,7 @@ def _parser(pipelines: bool = True) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     if pipelines:
-        from pipelines.options import STREAM_SITREP_OPTIONS, SitrepOptions, StreamOptions
+        from pipelines.beam.options import STREAM_SITREP_OPTIONS, SitrepOptions, StreamOptions
 
         SitrepOptions._add_argparse_args(_Only(stream, STREAM_SITREP_OPTIONS, "feeds, fetch and Pub/Sub"))  # type: ignore[arg-type]
         StreamOptions._add_argparse_args(stream)
@@ -303,7 +303,7 @@ def tail_command(args: argparse.Namespace) -> int:
 
 
 def stream_command(argv: list[str]) -> int:
-    from pipelines.streaming import run_stream
+    from pipelines.beam.streaming import run_stream
 
     try:
         result = run_stream(argv)
@@ -314,7 +314,7 @@ def stream_command(argv: list[str]) -> int:
         print(f"sitrep stream: {exc}", file=sys.stderr)
         return 2
     if "dry_run" in result:
-        from pipelines.dryrun import describe_dry_run
+        from pipelines.beam.dryrun import describe_dry_run
 
         print(describe_dry_run("stream", result["run_id"], result["dry_run"]))
         return 0
@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     args, beam_args = parser.parse_known_args(argv)
     if args.command not in ("run", "stream"):
         if beam_args:  # only the pipelines take Beam's options: anything left over is a mistake
-            from pipelines.options import refusal
+            from pipelines.beam.options import refusal
 
             command = " ".join(filter(None, (args.command, getattr(args, "feeds_command", None))))
             print(f"sitrep {command}: {refusal(command, beam_args[0], args.own_flags)}", file=sys.stderr)
@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "tail":
         return tail_command(args)
-    from pipelines.options import OptionError, check_beam_args
+    from pipelines.beam.options import OptionError, check_beam_args
 
     try:
         check_beam_args(args.command, beam_args, args.own_flags)
@@ -362,10 +362,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     command_argv = argv[1:]
     if args.command == "run" and not args.run_id:
-        from pipelines.batch import new_run_id
+        from pipelines.beam.summary import new_run_id
 
         command_argv.append(f"--run-id={new_run_id()}")  # chosen here, so that Ctrl-C can tell what it wrote
-    from pipelines.batch import RunFailedError
+    from pipelines.beam.summary import RunFailedError
 
     with _stop_on_ctrl_c(lambda: _interrupted(args.command, command_argv)):
         try:
@@ -402,7 +402,7 @@ def _interrupted(command: str, argv: list[str]) -> str:
     """The line said when Ctrl-C stops a command: for a run, whether its commit (the last step) had begun."""
     if command == "stream":
         return "sitrep stream: interrupted; what it published stays published"
-    from pipelines.options import SitrepOptions
+    from pipelines.beam.options import SitrepOptions
 
     options = SitrepOptions(argv)
     written = options.out and options.run_id and files.matching(files.join(options.out, f"*-{options.run_id}-*.jsonl"))
@@ -426,7 +426,7 @@ def tag_command(path: str) -> int:
 
 
 def run_command(argv: list[str]) -> int:
-    from pipelines.batch import run
+    from pipelines.beam.batch import run
 
     try:
         summary = run(argv)
@@ -437,7 +437,7 @@ def run_command(argv: list[str]) -> int:
         print(f"sitrep run: {exc}", file=sys.stderr)
         return 2
     if "dry_run" in summary:
-        from pipelines.dryrun import describe_dry_run
+        from pipelines.beam.dryrun import describe_dry_run
 
         print(describe_dry_run("run", summary["run_id"], summary["dry_run"]))
         return 0

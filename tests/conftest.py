@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.batch import sample_path
+from pipelines import sample_path
 from pipelines.testing.localserver import LocalServer
 from tests.pubsub_emulator import own_emulator, pubsub_emulator  # noqa: F401 - fixtures for the Pub/Sub tests
 

@@ -186,7 +186,7 @@ def test_backfill_lines_that_are_not_text_are_dead_letters(tmp_path):
 def test_backfill_lines_longer_than_the_read_buffer(tmp_path, sample):
     # Whole pages a line: the seed page grown past the reader's 1 MiB buffer (a page with inline scripts and
     # data can be), between two ordinary lines, CRLF line ends included.
-    from pipelines.transforms import INPUT_READ_BUFFER
+    from pipelines.beam.extract import INPUT_READ_BUFFER
 
     seed = (sample / "pages" / SEED_PAGE).read_text()
     padding = "<script>var data = '" + "x" * (INPUT_READ_BUFFER * 2 + 12345) + "';</script>"

@@ -98,7 +98,7 @@ def test_options_of_another_command_are_refused(tmp_path, capsys):
 
 
 def test_beam_options_pass_only_where_beam_knows_them():
-    from pipelines.options import check_beam_args
+    from pipelines.beam.options import check_beam_args
 
     check_beam_args("run", ["--runner=DirectRunner", "--direct_num_workers=2", "--project", "p", "--no_auth"])
     with pytest.raises(ValueError, match="--projet: unknown option; did you mean --project"):
@@ -145,7 +145,7 @@ def test_ctrl_c_stops_with_one_line_and_exit_130_committing_nothing(server, samp
 
     # What it leaves is its record in the state, naming its process; the next run into the folder takes that as
     # proof the run is dead and removes its temp folder (here made as a kill in the middle of a write leaves it).
-    from pipelines.leftovers import read_run_record
+    from pipelines.beam.leftovers import read_run_record
 
     record = read_run_record(str(state), "stopped")
     assert record is not None and record.pid == process.pid
@@ -186,7 +186,7 @@ def test_each_run_keeps_its_summary_and_run_summary_json_is_the_last(tmp_path):
 def test_temp_folders_of_dead_runs_are_removed_by_the_next_run(tmp_path):
     # A run killed while it wrote (kill -9, a lost machine) leaves its temp folder with partial files; the next
     # run into the same folder removes it once the state's record of that run shows its process is gone.
-    from pipelines.leftovers import RunRecord, this_host, write_run_record
+    from pipelines.beam.leftovers import RunRecord, this_host, write_run_record
 
     out, state = tmp_path / "out", str(tmp_path / "state")
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from connectors.feedstate import ENTRY_RETRY_LIMIT, ENTRY_RETRY_MAX
-from pipelines import batch
+from pipelines.beam import batch
 from pipelines.cli import main
 from pipelines.testing.localserver import LocalServer
 from tests.conftest import SEED_PAGE, sample_page

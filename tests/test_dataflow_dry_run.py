@@ -21,7 +21,7 @@ def dataflow_dry_run() -> list[str]:
 @pytest.fixture
 def built(monkeypatch):
     """Each job description the CLI prints comes from dry_run_job: keep the last one for a closer look."""
-    from pipelines import dryrun
+    from pipelines.beam import dryrun
 
     jobs: list[dict] = []
     real = dryrun.dry_run_job
@@ -31,8 +31,8 @@ def built(monkeypatch):
         jobs.append(job)
         return job
 
-    monkeypatch.setattr("pipelines.batch.dry_run_job", keep)
-    monkeypatch.setattr("pipelines.streaming.dry_run_job", keep)
+    monkeypatch.setattr("pipelines.beam.batch.dry_run_job", keep)
+    monkeypatch.setattr("pipelines.beam.streaming.dry_run_job", keep)
     return jobs
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.batch import sample_path
+from pipelines import sample_path
 from pipelines.dedup import article_key, content_fingerprint, merge_groups, normalize_text, singleton
 from schemas.records import Article
 

@@ -269,8 +269,8 @@ def test_exact_folding_does_not_depend_on_the_order_copies_arrive_in():
     # such): the plan and the cluster fold copies in whatever order each receives them, and must agree.
     import itertools
 
+    from pipelines.beam.dedup import copy_of
     from pipelines.dedup import singleton
-    from pipelines.dedup_transforms import copy_of
 
     def article(url: str, text: str) -> Article:
         return Article(url=url, canonical_url=url, title="Prison siege", text=text, language="en",

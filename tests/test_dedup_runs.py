@@ -7,9 +7,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import pipelines.batch as batch
+import pipelines.beam.batch as batch
+from pipelines.beam.sinks import EventLinesSink
 from pipelines.cli import main
-from pipelines.sinks import EventLinesSink
 from tests.test_dedup_near import OTHER_REPORT, PROTEST, THIRD_REPORT
 
 
@@ -69,7 +69,7 @@ def step_names(argv: list[str]) -> set[str]:
     """The names of every step of the batch pipeline these options build."""
     import apache_beam as beam
 
-    from pipelines.options import RunOptions, SitrepOptions
+    from pipelines.beam.options import RunOptions, SitrepOptions
 
     options = RunOptions(argv)
     pipeline = beam.Pipeline(options=options)
@@ -211,8 +211,8 @@ def test_state_of_an_older_version_with_band_records_still_matches(tmp_path):
     """States written before 0.2 also hold one `band:` record per LSH band of each article; they are
     ignored (the bands come from each article's signature), and copies still fold into the earlier event."""
     from connectors.state import StateLog, StateRecord
+    from pipelines.beam.dedup import STATE_NAMESPACE
     from pipelines.dedup.near import band_values, decode_signature
-    from pipelines.dedup_transforms import STATE_NAMESPACE
 
     state = str(tmp_path / "state")
     assert main(["run", "--input", backfill(tmp_path, COPIES[:1]), "--out", str(tmp_path / "a"), "--state", state]) == 0
@@ -268,7 +268,7 @@ def test_extended_update_at_the_same_url_is_a_revision_though_an_earlier_copy_he
 
 def test_rewritten_story_at_a_new_url_with_other_figures_is_a_revision_and_an_unchanged_copy_folds(tmp_path):
     from connectors.state import StateLog
-    from pipelines.dedup_transforms import STATE_NAMESPACE
+    from pipelines.beam.dedup import STATE_NAMESPACE
 
     state = str(tmp_path / "state")
     first = run_into(tmp_path, "a", [market("https://wire.example/market")], state)

@@ -9,7 +9,7 @@ from apache_beam.testing.test_stream import TestStream as BeamTestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from pipelines.streaming_dedup import StreamingDedup
+from pipelines.beam.dedup import StreamingDedup
 from schemas.records import Article
 
 STORY = "Kurdish-led forces have been clashing with IS militants in Hasaka since Thursday."
@@ -68,7 +68,7 @@ def test_changed_text_at_an_emitted_url_is_its_next_revision():
 
 
 def test_the_stream_fetches_an_entry_again_when_its_feed_says_it_was_updated():
-    from pipelines.streaming import entry_version
+    from pipelines.beam.streaming import entry_version
     from schemas.records import FeedEntry
 
     first = FeedEntry(link="https://a.example/market?utm_source=rss", updated_at="2022-01-23T06:00:00Z")

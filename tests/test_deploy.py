@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.options import SitrepOptions, StreamOptions, option_names
+from pipelines.beam.options import SitrepOptions, StreamOptions, option_names
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_FILES = (
@@ -87,7 +87,7 @@ def test_template_launch_path_commits_state_inside_the_pipeline(tmp_path):
     """A Flex Template launcher returns without waiting (run(wait=False)), so the job itself must publish its
     state once its sinks committed: a second run over the same state then emits nothing new."""
     from connectors.state import StateLog
-    from pipelines.batch import run
+    from pipelines.beam.batch import run
 
     state = tmp_path / "state"
     submitted = run(["--sample", "--out", str(tmp_path / "a"), "--state", str(state)], wait=False)

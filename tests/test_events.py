@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.batch import sample_path
+from pipelines import sample_path
 from pipelines.dedup import merge_groups, singleton
 from pipelines.events import (
     InvalidEventError,

@@ -11,7 +11,7 @@ from lxml.html import fromstring
 from trafilatura.settings import Extractor
 from trafilatura.utils import HTML_PARSER
 
-from pipelines.batch import sample_path
+from pipelines import sample_path
 from pipelines.dates import choose_published_at
 from pipelines.extract import (
     _LD_SCRIPTS,

@@ -86,7 +86,7 @@ def test_lines_that_are_not_text_say_why(line):
 
 
 def test_blank_lines_are_skipped_not_dead_letters():
-    from pipelines.transforms import ParseInputDoFn
+    from pipelines.beam.extract import ParseInputDoFn
 
     parse = ParseInputDoFn()
     for blank in (b"", b" \t", b"\r", b"   \r"):

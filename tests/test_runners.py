@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from pipelines.beam.options import RunOptions, SitrepOptions
+from pipelines.beam.runners import local_runner
 from pipelines.cli import main
-from pipelines.options import RunOptions, SitrepOptions
-from pipelines.runners import local_runner
 
 # fetched_at is the clock at fetch time: the one field that may differ between two runs of the same input.
 VOLATILE = ("fetched_at",)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pipelines.batch import run
+from pipelines.beam.batch import run
 from pipelines.cli import tag_stream
 from pipelines.extract import ArticleExtractor
 from pipelines.tagging import ConflictTagger, split_sentences

@@ -12,11 +12,15 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms import window
 
 from connectors.http import FetchPolicy
+from pipelines.beam import DEAD
+from pipelines.beam.dedup import ArticleNodesDoFn, Deduplicate
+from pipelines.beam.extract import ParseInputDoFn
+from pipelines.beam.fetch import FetchPageDoFn
+from pipelines.beam.poll import PollFeedDoFn
+from pipelines.beam.runners import local_runner
+from pipelines.beam.tag import TagToEventDoFn
 from pipelines.dedup import singleton
 from pipelines.dedup.near import NearDupSettings, node_of
-from pipelines.dedup_transforms import ArticleNodesDoFn, Deduplicate
-from pipelines.runners import local_runner
-from pipelines.transforms import DEAD, FetchPageDoFn, ParseInputDoFn, PollFeedDoFn, TagToEventDoFn
 from schemas.records import Article, FeedConfig, FeedEntry
 
 
@@ -167,7 +171,7 @@ def test_entry_with_a_refused_link_is_a_dead_letter_naming_that_link(server):
 def test_input_lines_over_the_cap_are_read_as_their_size(tmp_path, monkeypatch):
     # A tiny cap and buffer: a long line dropped as it is read (and at the end of the file, with no newline),
     # the lines around it read whole, CRLF ends included.
-    from pipelines import transforms
+    from pipelines.beam import extract as transforms
     from pipelines.inputs import read_oversized
 
     monkeypatch.setattr(transforms, "MAX_INPUT_LINE_BYTES", 10)

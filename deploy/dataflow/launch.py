@@ -5,8 +5,8 @@ import logging
 import os
 import sys
 
-from pipelines.batch import run
-from pipelines.streaming import run_stream
+from pipelines.beam.batch import run
+from pipelines.beam.streaming import run_stream
 
 if __name__ == "__main__":
     logging.getLogger().setLevel(logging.INFO)

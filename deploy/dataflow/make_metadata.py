@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from pipelines.options import STREAM_SITREP_OPTIONS, SitrepOptions, StreamOptions, option_names, parse_bool
+from pipelines.beam.options import STREAM_SITREP_OPTIONS, SitrepOptions, StreamOptions, option_names, parse_bool
 from schemas.generated import write_or_check
 
 HERE = Path(__file__).resolve().parent

@@ -18,7 +18,7 @@ import socket
 from dataclasses import asdict, dataclass
 
 from connectors import files
-from pipelines.sinks import TEMP_PREFIX, temp_folder
+from pipelines.beam.sinks import TEMP_PREFIX, temp_folder
 
 LOG = logging.getLogger(__name__)
 RUNS = "runs"  # the folder of run records under the state root

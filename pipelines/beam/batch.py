@@ -1,77 +1,50 @@
-"""The batch (scheduled) pipeline: feeds or a backfill file in; events, dead letters and a run summary out."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
 import secrets
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics.metric import MetricsFilter
 
 from connectors.archive import join_parts, parts_folder
 from connectors.feeds import load_feeds
 from connectors.feedstate import NAMESPACE as FEEDS_STATE
 from connectors.feedstate import FeedState, load_feed_states, next_state, retry_attempts
-from connectors.http import FetchPolicy, parse_allow_hosts, user_agent_for
+from connectors.http import FetchPolicy
 from connectors.state import StateLog, StateRecord, default_state_root, format_time
-from pipelines import __version__
+from pipelines import __version__, sample_path
+from pipelines.beam import DEAD, FEED_STATE, FETCH_OUTCOME, FetchSettings
+from pipelines.beam.dedup import STATE, STATE_NAMESPACE, Deduplicate, ReadDedupState
+from pipelines.beam.dryrun import dry_run_job
+from pipelines.beam.extract import ExtractDoFn, ParseInputDoFn, ReadInputLines
+from pipelines.beam.fetch import FetchPageDoFn
+from pipelines.beam.leftovers import RunRecord, remove_dead_temp_folders, remove_run_record, this_host, write_run_record
+from pipelines.beam.options import RunOptions, SitrepOptions
+from pipelines.beam.poll import PollFeedDoFn
+from pipelines.beam.runners import local_runner
+from pipelines.beam.sinks import DEAD_LETTERS, EVENTS, PublishPolicy, PubSubSink, WriteRunFiles, finish_run_files
+from pipelines.beam.summary import (
+    SUMMARY_FILE,
+    collect_counts,
+    failing_as_run_failed,
+    fetch_policy,
+    new_run_id,
+    run_clock,
+    run_summary_file,
+)
+from pipelines.beam.tag import TagToEventDoFn
 from pipelines.dedup.near import DEFAULT_SETTINGS, NearDupSettings
-from pipelines.dedup_transforms import STATE, STATE_NAMESPACE, Deduplicate, ReadDedupState
-from pipelines.dryrun import dry_run_job
-from pipelines.leftovers import RunRecord, remove_dead_temp_folders, remove_run_record, this_host, write_run_record
 from pipelines.messages import check_topic_path
-from pipelines.options import RunOptions, SitrepOptions
-from pipelines.runners import local_runner
-from pipelines.sinks import DEAD_LETTERS, EVENTS, PublishPolicy, PubSubSink, WriteRunFiles, finish_run_files
-from pipelines.transforms import (
-    DEAD,
-    FEED_STATE,
-    FETCH_OUTCOME,
-    NAMESPACE,
-    ExtractDoFn,
-    FetchPageDoFn,
-    FetchSettings,
-    ParseInputDoFn,
-    PollFeedDoFn,
-    ReadInputLines,
-    TagToEventDoFn,
-)
 
-SUMMARY_FILE = "run-summary.json"
-SUMMARY_COUNTERS = (
-    "feeds_polled", "feeds_failed", "feeds_not_modified", "feeds_backed_off", "entries_seen", "entries_skipped",
-    "entries_already_seen", "entries_updated", "entries_retry_waiting", "robots_disallowed", "input_records",
-    "input_invalid", "text_records", "articles_fetched", "fetch_failed", "fetch_retry_pending", "fetch_retries",
-    "fetch_retries_exhausted", "articles_extracted", "extract_failed", "duplicates",
-    "already_seen", "revisions",
-    "events_written", "conflict_events", "filtered_not_conflict", "events_invalid", "dead_letters",
-    "events_published", "publish_failed", "events_trimmed",
-)
 SINKS = ("files", "pubsub")
-
-
-def sample_path(name: str = "") -> str:
-    """Path inside the sample the project ships (feeds, pages and their replay manifest)."""
-    return str(resources.files("pipelines").joinpath("sample", name))
-
-
-def run_clock() -> dt.datetime:
-    """The run's one reading of the time (RunPlan.started_at): every state decision of a run uses it."""
-    return dt.datetime.now(dt.UTC)
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
 @dataclass(frozen=True)
@@ -105,19 +78,6 @@ class RunPlan:
 
     def output_prefix(self, name: str) -> str:
         return FileSystems.join(self.out, f"{name}-{self.run_id}")
-
-
-def fetch_policy(options: SitrepOptions) -> FetchPolicy:
-    """The bounds every fetch of a run (batch or streaming) obeys, from the options."""
-    return FetchPolicy(
-        total_timeout=options.timeout,
-        max_bytes=options.max_bytes,
-        user_agent=options.fetch_user_agent or user_agent_for(options.contact),
-        allow_hosts=parse_allow_hosts(options.allow_hosts),
-        per_host_concurrency=options.per_host,
-        global_concurrency=options.concurrency,
-        host_delay=options.host_delay,
-    )
 
 
 def plan_run(options: SitrepOptions) -> RunPlan:
@@ -342,15 +302,6 @@ def commit_state(plan: RunPlan, lines: dict[str, Iterable[str]]) -> None:
         log.compact(plan.run_id, retention=plan.retention)
 
 
-def collect_counts(result: Any) -> dict[str, int]:
-    """The run's counters from the runner's metrics (committed values where the runner has them)."""
-    counts = dict.fromkeys(SUMMARY_COUNTERS, 0)
-    for metric in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]:
-        value = metric.committed if metric.committed is not None else metric.attempted
-        counts[metric.key.metric.name] = counts.get(metric.key.metric.name, 0) + int(value or 0)
-    return counts
-
-
 def write_summary(plan: RunPlan, counts: dict[str, int], seconds: float) -> dict[str, Any]:
     summary = {
         "run_id": plan.run_id,
@@ -371,26 +322,6 @@ def write_summary(plan: RunPlan, counts: dict[str, int], seconds: float) -> dict
         with FileSystems.create(FileSystems.join(plan.out, name)) as handle:
             handle.write(data)
     return summary
-
-
-def run_summary_file(run_id: str) -> str:
-    """The name of one run's summary in --out."""
-    return f"run-summary-{run_id}.json"
-
-
-class RunFailedError(RuntimeError):
-    """The pipeline failed while it ran: its message is the failure's first line (the runner has logged
-    where, with the traceback)."""
-
-
-@contextlib.contextmanager
-def failing_as_run_failed() -> Iterator[None]:
-    """Any failure of a running pipeline as a RunFailedError, its message the original's first line."""
-    try:
-        yield
-    except Exception as exc:
-        lines = str(exc).strip().splitlines() or [""]
-        raise RunFailedError(f"{type(exc).__name__}: {lines[0]}".rstrip(": ")) from exc
 
 
 def run(argv: list[str], wait: bool = True) -> dict[str, Any]:

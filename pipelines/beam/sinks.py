@@ -18,6 +18,7 @@ from apache_beam.options.value_provider import StaticValueProvider
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.utils.windowed_value import WindowedValue
 
+from pipelines.beam import DEAD, counter
 from pipelines.messages import (
     MAX_DATA_BYTES,
     EventMessage,
@@ -27,7 +28,6 @@ from pipelines.messages import (
     event_data,
     event_message,
 )
-from pipelines.transforms import DEAD, counter
 from schemas.records import DeadLetter
 
 LOG = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def finish_run_files(out: str, run_id: str, kinds: Iterable[str], written: Itera
 
     fileio's last step only logs a failed move (at debug level, taking it for a retried bundle's): a file that
     is not in place raises RunFilesError, which fails the run before its state is committed and keeps the temp
-    folder, with the records, for a look (until the next run into `out` removes it: pipelines.leftovers)."""
+    folder, with the records, for a look (until the next run into `out` removes it: pipelines.beam.leftovers)."""
     written = list(written)
     missing = [r.file_name for r in written if not FileSystems.exists(FileSystems.join(out, r.file_name))]
     if missing:

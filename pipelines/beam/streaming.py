@@ -18,14 +18,18 @@ from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
 from connectors.feeds import load_feeds
 from connectors.http import FetchPolicy
 from connectors.urls import url_key
-from pipelines.batch import collect_counts, failing_as_run_failed, fetch_policy, new_run_id
-from pipelines.dryrun import dry_run_job
+from pipelines.beam import DEAD, counter
+from pipelines.beam.dedup import FirstSeen, StreamingDedup
+from pipelines.beam.dryrun import dry_run_job
+from pipelines.beam.extract import ExtractDoFn
+from pipelines.beam.fetch import FetchPageDoFn
+from pipelines.beam.options import RunOptions, SitrepOptions, StreamOptions
+from pipelines.beam.poll import PollFeedDoFn
+from pipelines.beam.runners import local_runner
+from pipelines.beam.sinks import DeadLetterTopicSink, PublishPolicy, PubSubSink, encode_event
+from pipelines.beam.summary import collect_counts, failing_as_run_failed, fetch_policy, new_run_id
+from pipelines.beam.tag import TagToEventDoFn
 from pipelines.messages import MAX_DATA_BYTES, check_topic_path, dead_letter_message
-from pipelines.options import RunOptions, SitrepOptions, StreamOptions
-from pipelines.runners import local_runner
-from pipelines.sinks import DeadLetterTopicSink, PublishPolicy, PubSubSink, encode_event
-from pipelines.streaming_dedup import FirstSeen, StreamingDedup
-from pipelines.transforms import DEAD, ExtractDoFn, FetchPageDoFn, PollFeedDoFn, TagToEventDoFn, counter
 from schemas.records import DeadLetter, FeedConfig, FeedEntry
 
 LOG = logging.getLogger(__name__)

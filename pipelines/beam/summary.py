@@ -1,0 +1,81 @@
+"""What the batch and the streaming job share about a run: its id and clock, the fetch policy from the
+options, counters read back as counts, and a failed pipeline told in one line."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import secrets
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from apache_beam.metrics.metric import MetricsFilter
+
+from connectors.http import FetchPolicy, parse_allow_hosts, user_agent_for
+from pipelines.beam import NAMESPACE
+from pipelines.beam.options import SitrepOptions
+
+SUMMARY_FILE = "run-summary.json"
+
+
+SUMMARY_COUNTERS = (
+    "feeds_polled", "feeds_failed", "feeds_not_modified", "feeds_backed_off", "entries_seen", "entries_skipped",
+    "entries_already_seen", "entries_updated", "entries_retry_waiting", "robots_disallowed", "input_records",
+    "input_invalid", "text_records", "articles_fetched", "fetch_failed", "fetch_retry_pending", "fetch_retries",
+    "fetch_retries_exhausted", "articles_extracted", "extract_failed", "duplicates",
+    "already_seen", "revisions",
+    "events_written", "conflict_events", "filtered_not_conflict", "events_invalid", "dead_letters",
+    "events_published", "publish_failed", "events_trimmed",
+)
+
+
+def run_clock() -> dt.datetime:
+    """The run's one reading of the time (RunPlan.started_at): every state decision of a run uses it."""
+    return dt.datetime.now(dt.UTC)
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def fetch_policy(options: SitrepOptions) -> FetchPolicy:
+    """The bounds every fetch of a run (batch or streaming) obeys, from the options."""
+    return FetchPolicy(
+        total_timeout=options.timeout,
+        max_bytes=options.max_bytes,
+        user_agent=options.fetch_user_agent or user_agent_for(options.contact),
+        allow_hosts=parse_allow_hosts(options.allow_hosts),
+        per_host_concurrency=options.per_host,
+        global_concurrency=options.concurrency,
+        host_delay=options.host_delay,
+    )
+
+
+def collect_counts(result: Any) -> dict[str, int]:
+    """The run's counters from the runner's metrics (committed values where the runner has them)."""
+    counts = dict.fromkeys(SUMMARY_COUNTERS, 0)
+    for metric in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]:
+        value = metric.committed if metric.committed is not None else metric.attempted
+        counts[metric.key.metric.name] = counts.get(metric.key.metric.name, 0) + int(value or 0)
+    return counts
+
+
+def run_summary_file(run_id: str) -> str:
+    """The name of one run's summary in --out."""
+    return f"run-summary-{run_id}.json"
+
+
+class RunFailedError(RuntimeError):
+    """The pipeline failed while it ran: its message is the failure's first line (the runner has logged
+    where, with the traceback)."""
+
+
+@contextlib.contextmanager
+def failing_as_run_failed() -> Iterator[None]:
+    """Any failure of a running pipeline as a RunFailedError, its message the original's first line."""
+    try:
+        yield
+    except Exception as exc:
+        lines = str(exc).strip().splitlines() or [""]
+        raise RunFailedError(f"{type(exc).__name__}: {lines[0]}".rstrip(": ")) from exc
