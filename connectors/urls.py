@@ -29,7 +29,7 @@ def _without_tracking(url: str) -> str:
 
     As w3lib's url_query_cleaner(remove=True), but every value of a repeated parameter is kept
     (`?id=2&id=1` is not `?id=2`) and any utm_ name is tracking. A URL with neither is cleaned exactly as
-    before, so its key and event id do not change."""
+    url_query_cleaner cleans it, so its key and event id are the ones that cleaning gives."""
     base, _, query = url.partition("#")[0].partition("?")
     kept: list[str] = []
     for pair in query.split("&"):

@@ -49,8 +49,8 @@ def event_validator() -> Draft202012Validator:
 
 @lru_cache(maxsize=1)
 def _compiled_check() -> Callable[[dict[str, Any]], bool]:
-    # jsonschema-rs checks an event in about 14 us where fastjsonschema's generated Python took 60 to 80 (the
-    # events of the shipped sample). Every format is jsonschema's checker, so that "date-time" means the same to
+    # jsonschema-rs, for speed: it checks an event faster than fastjsonschema's generated Python
+    # (see bench/README.md). Every format is jsonschema's checker, so that "date-time" means the same to
     # both (jsonschema-rs's own takes a leap second).
     checker = event_validator().format_checker
     formats = {name: partial(checker.conforms, format=name) for name in checker.checkers}

@@ -47,7 +47,7 @@ class TextRecord:
 def parse_input_line(line: bytes | str) -> FetchedPage | TextRecord:
     """Parse one line of an --input file (its UTF-8 bytes, or text) into a page to extract or a text to tag.
 
-    orjson reads the line: about twice as fast as the json module on lines of whole pages, and strict where
+    orjson reads the line: faster than the json module on lines of whole pages, and strict where
     that matters here, refusing bytes that are not UTF-8 and lone surrogate escapes ("\\ud800"), which no
     page can be encoded from."""
     try:

@@ -59,8 +59,8 @@ def check_subscription_path(path: str) -> str:
 
 
 def event_data(event: dict[str, Any]) -> bytes:
-    """The event as compact UTF-8 JSON with sorted keys, byte for byte the line the files sink writes (orjson:
-    about 8 us an event where the json module took 48)."""
+    """The event as compact UTF-8 JSON with sorted keys, byte for byte the line the files sink writes (orjson,
+    for speed: it encodes an event faster than the json module)."""
     return orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
 
 

@@ -28,8 +28,8 @@ INPUT_READ_BUFFER = 1 << 20
 
 class _InputLinesSource(textio._TextSource):
     """Beam's text source with a 1 MiB read buffer: with its 8 KiB default, a line grows by 8 KiB reads,
-    each copying the whole buffer so far, which for --input lines of whole pages (100-500 KB) cost more
-    than reading them (about 0.1 ms a line of 160 KB)."""
+    each copying the whole buffer so far, which for --input lines of whole pages (hundreds of KB) costs
+    more than reading them."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, buffer_size=INPUT_READ_BUFFER, **kwargs)
@@ -91,10 +91,8 @@ class ParseInputDoFn(BatchingDoFn):
     """A line of an --input file (bytes) -> FetchedPage (html) or Article (text: ExtractDoFn passes it on as it
     is); bad lines to dead letters, with the line (bytes that are not UTF-8 as \\x escapes).
 
-    Lines are parsed BATCH at a time, then extracted one by one: in alternated runs of 2,000 pages this cut
-    the pipeline's own work by about a fifth (end to end 0.81-0.84 of extraction alone, against 0.76-0.81
-    parsing each line right before its extraction). Parsing itself got about an eighth cheaper; where the
-    rest comes from (the allocator reusing what is freed in bursts is a guess) is not pinned down."""
+    Lines are parsed BATCH at a time, then extracted one by one: less of the pipeline's own work than parsing
+    each line right before its extraction (bench/bench_scale.py measures that work against extraction alone)."""
 
     def __init__(self) -> None:
         self.records = counter("input_records")

@@ -51,9 +51,9 @@ def option_names(options_class: type[PipelineOptions]) -> dict[str, argparse.Act
 
 
 class RunOptions(PipelineOptions):
-    """PipelineOptions that make each view once. Beam asks the pipeline's options for a view (`view_as`) about
-    430 times while it builds and runs even a small pipeline, and every view is a new argparse parser over all
-    the flags (0.14-0.21 s of a 0.9 s run of three pages). A view holds nothing of its own (every view reads
+    """PipelineOptions that make each view once. Beam asks the pipeline's options for a view (`view_as`) over
+    and over while it builds and runs even a small pipeline, and every view is a new argparse parser over all
+    the flags: a noticeable share of a short run's time. A view holds nothing of its own (every view reads
     and writes the one dict of values), so one of each kind serves every caller."""
 
     def view_as(self, cls: type[PipelineOptionsT]) -> PipelineOptionsT:

@@ -3,7 +3,7 @@
 Beam's DirectRunner (its SwitchingDirectRunner) first tries the Prism runner for any pipeline Prism supports:
 it downloads a Go binary from github.com on first use and runs the pipeline on that other engine. Offline
 (these machines, many CI runners, locked-down clusters) each run then makes a failed DNS look-up and HTTP
-attempt to an outside address, costs about 0.3 s of CPU and leaves a job-service gRPC server thread behind
+attempt to an outside address, spends CPU on it and leaves a job-service gRPC server thread behind
 before falling back; online, the same command runs on another engine than the one the tests cover. A local
 run of sitrep must not reach outside the machine, so a DirectRunner run goes straight to the engine the
 switching runner falls back to for both of sitrep's pipelines (no Pub/Sub read or write transform in them

@@ -15,10 +15,9 @@ from pipelines.events import InvalidEventError, Provenance, build_event, validat
 from pipelines.tagging import ConflictTagger
 from schemas.records import Article, DeadLetter
 
-# The tagger's handle, one per process, however many threads run TagToEventDoFn (a tagger holds about 135 MB),
-# and for the process's life: Beam keeps the object it last handed out alive, so a tagger loaded by one pipeline
-# is still there for the next (tests, a notebook, a benchmark; a load cost 0.1 to 0.4 s of CPU, and 0.2 to 0.3 s
-# more in the collector before the gazetteer was frozen).
+# The tagger's handle, one per process, however many threads run TagToEventDoFn (a tagger holds its gazetteer
+# and lexicons in memory), and for the process's life: Beam keeps the object it last handed out alive, so a tagger
+# loaded by one pipeline is still there for the next (tests, a notebook, a benchmark), which pays no second load.
 TAGGER = shared.Shared()
 
 

@@ -179,7 +179,7 @@ def sentence_counts(tokens: list[Token], cues: list[tuple[int, int, str]], text:
     at least six others were abducted").
     """
     words = [token.text for token in tokens]
-    # Without a figure or a word for one victim ("a", "one") no count is stated: a third of the sentences that
+    # Without a figure or a word for one victim ("a", "one") no count is stated: many of the sentences that
     # name a casualty word ("the killing", "were wounded") are settled here.
     if (lexicon.singular.isdisjoint(words) and lexicon.number_words.keys().isdisjoint(words)
             and not any(map(str.isdecimal, words))):

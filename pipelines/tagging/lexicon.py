@@ -99,8 +99,8 @@ def compile_term(text: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + r"\W{1,3}".join(parts) + r"(?!\w)", re.IGNORECASE | re.UNICODE)
 
 
-# libyaml's parser where PyYAML was built with it (its wheels are): the same safe loading, about ten times
-# faster than the pure-Python one, which took most of a tagger's 0.2 s load (eight lexicon files).
+# libyaml's parser where PyYAML was built with it (its wheels are): the same safe loading, much faster than
+# the pure-Python one, which would take most of a tagger's load (the taxonomy and a lexicon file a language).
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -172,8 +172,8 @@ def tokenize(sentences: list[str], offsets: list[int] | None = None) -> TokenLis
 
 
 # A phrase's words as plain strings: 'word' exact, 'word*' any ending, GAP one to three words. Strings and
-# tuples of strings are not tracked by the collector: the gazetteer's quarter of a million phrases no longer
-# cost every full collection a walk over them (a fifth of the tagging time), and they pickle compactly.
+# tuples of strings are not tracked by the collector: the gazetteer's quarter of a million phrases cost no full
+# collection a walk over them (which would be a large share of the tagging time), and they pickle compactly.
 _Spec = str
 GAP = "*"
 

