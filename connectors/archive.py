@@ -8,14 +8,13 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
-from urllib.parse import urljoin
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from connectors import files
-from connectors.http import Exchange, FetchError, Kind, Response, check_body
+from connectors.http import Exchange, FetchError, Kind, Response, follow_redirects
 from connectors.urls import url_key
 
 PARTS_SUFFIX = ".parts"
@@ -120,17 +119,10 @@ class WarcReplayFetcher:
         """Nothing to release: the archive was read at construction."""
 
     def get(self, url: str, kind: Kind, headers: dict[str, str] | None = None) -> Response:
-        current = url
-        for _hop in range(self.max_redirects + 1):
-            exchange = self._exact.get(current) or self._by_key.get(url_key(current))
-            if exchange is None:
-                raise FetchError("HTTP 404 (not in the replay archive)", url, 404)
-            if exchange.status in (301, 302, 303, 307, 308) and exchange.headers.get("location"):
-                current = urljoin(current, exchange.headers["location"])
-                continue
-            if exchange.status >= 400:
-                raise FetchError(f"HTTP {exchange.status}", url, exchange.status)
-            check_body(kind, url, exchange.status, exchange.headers, exchange.body)
-            return Response(url=url, final_url=current, status=exchange.status, headers=exchange.headers,
-                            body=exchange.body, fetched_at=exchange.fetched_at)
-        raise FetchError(f"more than {self.max_redirects} redirects", url)
+        return follow_redirects(url, kind, self.max_redirects, self._recorded)
+
+    def _recorded(self, url: str) -> Exchange:
+        exchange = self._exact.get(url) or self._by_key.get(url_key(url))
+        if exchange is None:
+            raise FetchError("HTTP 404 (not in the replay archive)", url, 404)
+        return exchange

@@ -279,6 +279,38 @@ class Exchange:
     fetched_at: str
 
 
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+def follow_redirects(url: str, kind: Kind, max_redirects: int, answer: Callable[[str], Exchange]) -> Response:
+    """The redirect loop every fetcher shares (live, WARC replay, manifest replay): `answer` gives the
+    response at a URL; a redirect's Location is resolved against the URL it came from, at most
+    `max_redirects` times; an HTTP error is a FetchError (with a 429's or 503's Retry-After); the final body
+    is checked against what was asked for. The Response names the URL asked for and the one the final
+    response came from."""
+    current = url
+    for _hop in range(max_redirects + 1):
+        try:
+            exchange = answer(current)
+        except FetchError as exc:  # told of the URL asked for, wherever the redirects led
+            if exc.url == url:
+                raise
+            raise FetchError(exc.reason, url, exc.status, exc.retry_after) from exc
+        status, headers = exchange.status, exchange.headers
+        if status in REDIRECT_STATUSES:
+            location = headers.get("location")
+            if not location:
+                raise FetchError(f"HTTP {status} redirect without Location", url, status)
+            current = urljoin(current, location)
+            continue
+        if status >= 400:
+            raise FetchError(f"HTTP {status}", url, status, _retry_after_seconds(headers.get("retry-after")))
+        check_body(kind, url, status, headers, exchange.body)
+        return Response(url=url, final_url=exchange.url, status=status, headers=headers, body=exchange.body,
+                        fetched_at=exchange.fetched_at)
+    raise FetchError(f"more than {max_redirects} redirects", url)
+
+
 class HttpFetcher:
     """Fetches over HTTP(S) with requests, within a FetchPolicy; safe to share between threads."""
 
@@ -324,26 +356,17 @@ class HttpFetcher:
             "feed": "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.1",
             "robots": "text/plain,*/*;q=0.1",
         }[kind]
-        current = url
-        for _hop in range(policy.max_redirects + 1):
+
+        def answer(current: str) -> Exchange:
             self._guard.check(current)
             with self.gate.slot(urlsplit(current).netloc.lower()):
-                status, headers, body = self._request(current, url, {"Accept": accept, **extra}, deadline)
-            if status in (301, 302, 303, 307, 308):
-                location = headers.get("location")
-                if not location:
-                    raise FetchError(f"HTTP {status} redirect without Location", url, status)
-                current = urljoin(current, location)
-                continue
-            if status >= 400:
-                raise FetchError(f"HTTP {status}", url, status, _retry_after_seconds(headers.get("retry-after")))
-            check_body(kind, url, status, headers, body)
-            return Response(url=url, final_url=current, status=status, headers=headers, body=body)
-        raise FetchError(f"more than {policy.max_redirects} redirects", url)
+                return self._request(current, url, {"Accept": accept, **extra}, deadline)
 
-    def _request(self, current: str, url: str, headers: dict[str, str], deadline: float
-                 ) -> tuple[int, dict[str, str], bytes]:
-        """One request, its body read within the cap and the deadline (not read for redirects and errors)."""
+        return follow_redirects(url, kind, policy.max_redirects, answer)
+
+    def _request(self, current: str, url: str, headers: dict[str, str], deadline: float) -> Exchange:
+        """One request, its body read within the cap and the deadline (not read for redirects and errors),
+        stamped with when it was sent: the archive records that time, so a replay gives the same fetched_at."""
         policy = self.policy
         fetched_at = utc_now()
         try:
@@ -363,9 +386,10 @@ class HttpFetcher:
             headers_out = {k.lower(): v for k, v in resp.headers.items()}
             status = resp.status_code
             body = b"" if resp.is_redirect or status >= 400 or status == 304 else self._read_capped(resp, url, deadline)
+        exchange = Exchange(current, status, headers_out, body, fetched_at)
         if self.recorder is not None:
-            self.recorder(Exchange(current, status, headers_out, body, fetched_at))
-        return status, headers_out, body
+            self.recorder(exchange)
+        return exchange
 
     def _read_capped(self, resp: requests.Response, url: str, deadline: float) -> bytes:
         chunks: list[bytes] = []

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import urljoin
 
-from connectors.http import FetchError, Kind, Response, body_matches_kind
+from connectors.http import REDIRECT_STATUSES, Exchange, FetchError, Kind, Response, follow_redirects
 from connectors.urls import url_key
+from schemas.records import utc_now
+
+# As many redirects as a live fetch follows by default (FetchPolicy.max_redirects).
+MAX_REDIRECTS = 5
 
 
 class ReplayFetcher:
@@ -28,24 +31,18 @@ class ReplayFetcher:
         """Nothing to release: files are read per request."""
 
     def get(self, url: str, kind: Kind, headers: dict[str, str] | None = None) -> Response:
-        current = url
-        for _hop in range(6):
-            record = self._by_key.get(url_key(current))
-            if record is None:
-                raise FetchError("HTTP 404 (not in the replay archive)", url, 404)
-            status = int(record.get("status", 200))
-            if status in (301, 302, 303, 307, 308) and record.get("location"):
-                current = urljoin(current, record["location"])
-                continue
-            if status >= 400:
-                raise FetchError(f"HTTP {status}", url, status)
-            body = self._body(record, url)
-            headers = {"content-type": record.get("content_type", "")}
-            if not body_matches_kind(kind, headers["content-type"], body[:512]):
-                raise FetchError(f"content type {headers['content-type']!r} is not what was asked for", url, status)
-            return Response(url=url, final_url=record["url"] if current == url else current, status=status,
-                            headers=headers, body=body)
-        raise FetchError("too many redirects in the replay archive", url)
+        return follow_redirects(url, kind, MAX_REDIRECTS, self._recorded)
+
+    def _recorded(self, url: str) -> Exchange:
+        record = self._by_key.get(url_key(url))
+        if record is None:
+            raise FetchError("HTTP 404 (not in the replay archive)", url, 404)
+        status = int(record.get("status", 200))
+        headers = {"content-type": record.get("content_type", "")}
+        if record.get("location"):
+            headers["location"] = record["location"]
+        body = b"" if status in REDIRECT_STATUSES or status >= 400 else self._body(record, url)
+        return Exchange(record["url"], status, headers, body, utc_now())
 
     def _body(self, record: dict, url: str) -> bytes:
         """The recorded body of a manifest entry; a FetchError (for this URL only) when its file is not there."""

@@ -181,3 +181,18 @@ def test_live_fetch_recorded_and_replayed_the_same(server, tmp_path):
     replayed = WarcReplayFetcher(archive).get(server.url("/s/1"), "html")
     assert (replayed.final_url, replayed.status, replayed.body) == (response.final_url, 200, response.body)
     assert replayed.headers["content-type"] == response.headers["content-type"]
+
+
+def test_a_replayed_fetch_has_the_fetched_time_the_live_one_had(server, tmp_path):
+    # A page slower than a second crosses a second boundary between the request and its last byte: the
+    # live Response and the archive both carry the time the request was sent, so a replay's events match.
+    server.route("/world/slow-story", ARTICLE, delay=1.1)
+    archive = str(tmp_path / "slow.warc.gz")
+    recorder = WarcRecorder(parts_folder(archive), "live")
+    response = HttpFetcher(FetchPolicy(allow_hosts=LOOPBACK, retries=0), recorder).get(
+        server.url("/world/slow-story"), "html")
+    recorder.close()
+    join_parts(archive)
+    [page] = read_archive(archive)
+    assert response.fetched_at == page.fetched_at
+    assert WarcReplayFetcher(archive).get(server.url("/world/slow-story"), "html").fetched_at == response.fetched_at
