@@ -67,10 +67,9 @@ def test_stream_dry_run_says_what_it_built_and_exits_0(tmp_path, capsys, built):
     assert status == 0, printed.err
     assert "Dataflow dry run, nothing submitted: JOB_TYPE_STREAMING job" in printed.out
     job = built[-1]
-    # on Dataflow the events and dead letters go through Beam's WriteToPubSub (Dataflow's native sink)
+    # on Dataflow as locally, events and dead letters go through sitrep's sinks (what fails is a dead letter)
     assert job["steps"] == ["Tick", "Feeds", "PollFeeds", "NewEntries", "FetchPages", "Extract", "NewArticles",
-                            "TagToEvent", "ToMessage", "WriteToPubSub", "AllDeadLetters",
-                            "LogDeadLetters", "DeadLetterMessages", "WriteDeadLetters"]
+                            "TagToEvent", "PublishEvents", "AllDeadLetters", "LogDeadLetters", "DeadLettersToTopic"]
     assert "workflow.tar.gz" in job["staged"]
     options = job["worker_options"]
     assert options["streaming"] is True

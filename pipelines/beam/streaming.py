@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.gcp.pubsub import PubsubMessage, WriteToPubSub
 from apache_beam.options.pipeline_options import StandardOptions
-from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.periodicsequence import PeriodicImpulse, RebaseMode
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
 
@@ -26,10 +23,10 @@ from pipelines.beam.fetch import FetchPageDoFn
 from pipelines.beam.options import RunOptions, SitrepOptions, StreamOptions
 from pipelines.beam.poll import PollFeedDoFn
 from pipelines.beam.runners import local_runner
-from pipelines.beam.sinks import DeadLetterTopicSink, PublishPolicy, PubSubSink, encode_event
+from pipelines.beam.sinks import DeadLetterTopicSink, PublishPolicy, PubSubSink
 from pipelines.beam.summary import collect_counts, failing_as_run_failed, fetch_policy, new_run_id
 from pipelines.beam.tag import TagToEventDoFn
-from pipelines.messages import MAX_DATA_BYTES, check_topic_path, dead_letter_message
+from pipelines.messages import check_topic_path
 from schemas.records import DeadLetter, FeedConfig, FeedEntry
 
 LOG = logging.getLogger(__name__)
@@ -94,35 +91,13 @@ def plan_stream(options: SitrepOptions, stream: StreamOptions) -> StreamPlan:
     )
 
 
-class ToPubsubMessageDoFn(beam.DoFn):
-    """Event -> PubsubMessage (same data and attributes as the batch sink); an event too large even without
-    its text to dead letters."""
-
-    def __init__(self, ordering_key: str | None) -> None:
-        self.ordering_key = ordering_key
-        self.trimmed = counter("events_trimmed")
-        self.failed = counter("publish_failed")
-
-    def process(self, event: dict[str, Any]) -> Iterator[Any]:
-        message = encode_event(event, self.ordering_key, MAX_DATA_BYTES, self.failed, self.trimmed)
-        if isinstance(message, DeadLetter):
-            yield TaggedOutput(DEAD, message)
-            return
-        yield PubsubMessage(message.data, message.attributes, ordering_key=message.ordering_key)
-
-
 def _log_dead_letter(letter: DeadLetter) -> DeadLetter:
     counter("dead_letters").inc()
     LOG.warning("dead letter: stage=%s ref=%s reason=%s", letter.stage, letter.ref, letter.reason)
     return letter
 
 
-def _dead_letter_pubsub_message(letter: DeadLetter) -> PubsubMessage:
-    data, attributes = dead_letter_message(letter.to_json())
-    return PubsubMessage(data, attributes)
-
-
-def build_streaming_pipeline(pipeline: beam.Pipeline, plan: StreamPlan, beam_sink: bool = True) -> None:
+def build_streaming_pipeline(pipeline: beam.Pipeline, plan: StreamPlan) -> None:
     """Attach the streaming flow: periodic poll, first-seen entries, fetch, extract, first-seen articles, tag,
     WriteToPubSub; dead letters logged, and published to the dead-letter topic when there is one."""
     if plan.duration:
@@ -153,29 +128,15 @@ def build_streaming_pipeline(pipeline: beam.Pipeline, plan: StreamPlan, beam_sin
         | "NewArticles" >> StreamingDedup(plan.expiry)
         | "TagToEvent" >> beam.ParDo(TagToEventDoFn(plan.run_id, plan.only_conflict)).with_outputs(DEAD, main="events")
     )
-    if beam_sink:
-        messages = events.events | "ToMessage" >> beam.ParDo(ToPubsubMessageDoFn(plan.ordering_key)).with_outputs(
-            DEAD, main="messages")
-        (
-            messages.messages
-            | "WriteToPubSub" >> WriteToPubSub(plan.topic, with_attributes=True,
-                                               publish_with_ordering_key=bool(plan.ordering_key))
-        )
-        unpublished = messages[DEAD]
-    else:
-        unpublished = events.events | "PublishEvents" >> PubSubSink(plan.topic, plan.ordering_key, plan.publish_policy)
+    # The same sink as the batch job on every runner: a message that cannot be published is a dead letter
+    # with its event, where Beam's WriteToPubSub would retry it without end.
+    unpublished = events.events | "PublishEvents" >> PubSubSink(plan.topic, plan.ordering_key, plan.publish_policy)
     letters = (
         (polled[DEAD], fetched[DEAD], extracted[DEAD], events[DEAD], unpublished)
         | "AllDeadLetters" >> beam.Flatten()
         | "LogDeadLetters" >> beam.Map(_log_dead_letter)
     )
-    if plan.dead_letter_topic and beam_sink:
-        (
-            letters
-            | "DeadLetterMessages" >> beam.Map(_dead_letter_pubsub_message)
-            | "WriteDeadLetters" >> WriteToPubSub(plan.dead_letter_topic, with_attributes=True)
-        )
-    elif plan.dead_letter_topic:
+    if plan.dead_letter_topic:
         letters | "DeadLettersToTopic" >> DeadLetterTopicSink(plan.dead_letter_topic, plan.publish_policy)
 
 
@@ -187,10 +148,7 @@ def run_stream(argv: list[str], wait: bool = True) -> dict[str, Any]:
     plan = plan_stream(options.view_as(SitrepOptions), options.view_as(StreamOptions))
     started = time.monotonic()
     pipeline = beam.Pipeline(runner=local_runner(options), options=options)
-    # Beam's WriteToPubSub where the runner supports it (Dataflow swaps in its native sink); the Python
-    # DirectRunner cannot run it beside PeriodicImpulse in streaming, so there the events go through PubSubSink.
-    runner = str(options.view_as(StandardOptions).runner or "DirectRunner")
-    build_streaming_pipeline(pipeline, plan, beam_sink="Direct" not in runner)
+    build_streaming_pipeline(pipeline, plan)
     with failing_as_run_failed():
         result = pipeline.run()
         job = dry_run_job(result)
