@@ -128,6 +128,44 @@ class PendingFetch:
         return asdict(self)
 
 
+class PollKind(Enum):
+    """How a feed's poll ended: parsed (OK), unchanged since the last poll (a 304), unreadable, or not tried
+    because the feed is backing off after repeated failures."""
+
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    FAILED = "failed"
+    BACKED_OFF = "backed_off"
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What PollFeedDoFn reports of one feed's poll, for its state: how it ended, the validators the server
+    sent (OK, NOT_MODIFIED), the error (FAILED), and, for OK, the number of usable entries and the keys of the
+    entries listed now."""
+
+    kind: PollKind
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    entries: int = 0
+    listed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """What FetchPageDoFn reports of one entry's fetch, for its feed's state: the entry's keys (entry_keys) and
+    the feed's updated time of the version fetched; for a fetch to retry (`retry`), the error, the 429's
+    Retry-After and the entry itself (as entry_to_json made it), kept in the state as a PendingFetch."""
+
+    keys: tuple[str, ...]
+    updated_at: str | None = None
+    retry: bool = False
+    error: str | None = None
+    retry_after: float | None = None
+    entry: dict[str, Any] | None = None
+
+
 def retry_at(attempts: int, now: dt.datetime, retry_after: float | None = None) -> str | None:
     """When an entry whose fetch failed `attempts` times may be tried again: the next run after the first
     failure, then ENTRY_RETRY_BASE doubling up to ENTRY_RETRY_MAX, and never before a 429's Retry-After."""
@@ -162,43 +200,39 @@ def load_feed_states(state_root: str, now: dt.datetime, retention: dt.timedelta)
     return {key: FeedState.from_value(record.value) for key, record in records.items()}
 
 
-def next_state(prior: FeedState, poll: dict[str, Any], fetches: list[dict[str, Any]], now: dt.datetime,
+def next_state(prior: FeedState, poll: PollOutcome, fetches: list[FetchOutcome], now: dt.datetime,
                retention: dt.timedelta) -> FeedState:
-    """The feed's state after this run, from the poll outcome and how each entry's fetch ended.
+    """The feed's state after this run, from the poll's outcome and how each entry's fetch ended.
 
-    `poll` is what PollFeedDoFn reported: outcome (ok, not_modified, failed, backed_off), validators,
-    error, the keys of entries listed now. Each of `fetches` is what FetchPageDoFn reported for one entry:
-    its keys and the feed's updated time of the version fetched, and for a fetch to retry the entry, the error
-    and Retry-After. An entry is remembered as seen, with that updated time, once its fetch is settled
-    (fetched, or failed for good); one to retry becomes (or stays) pending."""
+    An entry is remembered as seen, with the feed's updated time of the version fetched, once its fetch is
+    settled (fetched, or failed for good); one to retry becomes (or stays) pending."""
     state = FeedState.from_value(prior.to_value())
     stamp = format_time(now)
     state.pending = dict(state.pending)
     state.updated = dict(state.updated)
     done: set[str] = set()
     for fetch in fetches:
-        key = fetch["keys"][0]
-        if not fetch.get("retry"):
-            done.update(fetch["keys"])
+        key = fetch.keys[0]
+        if not fetch.retry:
+            done.update(fetch.keys)
             state.pending.pop(key, None)
-            _remember_updated(state, key, fetch.get("updated_at"))
+            _remember_updated(state, key, fetch.updated_at)
             continue
         before = state.pending.get(key)
         attempts = int(before["attempts"]) + 1 if before else 1
         state.pending[key] = PendingFetch(
-            entry=fetch["entry"], keys=fetch["keys"], attempts=attempts,
-            first_failed=before["first_failed"] if before else stamp, last_error=fetch["error"],
-            next_attempt_at=retry_at(attempts, now, fetch.get("retry_after"))).to_value()
+            entry=fetch.entry or {}, keys=list(fetch.keys), attempts=attempts,
+            first_failed=before["first_failed"] if before else stamp, last_error=fetch.error or "",
+            next_attempt_at=retry_at(attempts, now, fetch.retry_after)).to_value()
     for key in done:
         state.seen[key] = stamp
-    outcome = poll["outcome"]
-    if outcome == "backed_off":
+    if poll.kind is PollKind.BACKED_OFF:
         state.skipped_runs += 1
         return state
     state.last_attempt = stamp
-    if outcome == "failed":
+    if poll.kind is PollKind.FAILED:
         state.consecutive_failures += 1
-        state.last_error = poll.get("error")
+        state.last_error = poll.error
         state.next_attempt_at = backoff_until(state.consecutive_failures, now)
         state.entries_last_run = 0
         return state
@@ -206,15 +240,15 @@ def next_state(prior: FeedState, poll: dict[str, Any], fetches: list[dict[str, A
     state.next_attempt_at = None
     state.last_success = stamp
     state.skipped_runs = 0
-    if outcome == "not_modified":
+    if poll.kind is PollKind.NOT_MODIFIED:
         state.entries_last_run = 0
         return state
-    state.entries_last_run = int(poll.get("entries", 0))
-    for key in poll.get("listed", []):
+    state.entries_last_run = poll.entries
+    for key in poll.listed:
         if key in state.seen:
             state.seen[key] = stamp
     # Pending entries are retried from the state, not from the listing, so the next poll can stay conditional.
-    state.etag, state.last_modified = poll.get("etag"), poll.get("last_modified")
+    state.etag, state.last_modified = poll.etag, poll.last_modified
     cutoff = format_time(now - retention)
     kept = sorted(((t, k) for k, t in state.seen.items() if t >= cutoff), reverse=True)[:MAX_SEEN]
     state.seen = {k: t for t, k in kept}

@@ -207,26 +207,6 @@ def test_copy_in_a_later_run_folds_into_the_earlier_event(tmp_path):
     assert counts_of(tmp_path / "b")["duplicates"] == 2
 
 
-def test_state_of_an_older_version_with_band_records_still_matches(tmp_path):
-    """States written before 0.2 also hold one `band:` record per LSH band of each article; they are
-    ignored (the bands come from each article's signature), and copies still fold into the earlier event."""
-    from connectors.state import StateLog, StateRecord
-    from pipelines.beam.dedup import STATE_NAMESPACE
-    from pipelines.dedup.near import band_values, decode_signature
-
-    state = str(tmp_path / "state")
-    assert main(["run", "--input", backfill(tmp_path, COPIES[:1]), "--out", str(tmp_path / "a"), "--state", state]) == 0
-    log = StateLog(state, STATE_NAMESPACE)
-    docs = list(log.records())
-    assert [r.key.split(":")[0] for r in docs] == ["doc"]
-    bands = [StateRecord(f"band:{band[0]:02d}:{band[1:].hex()}|{doc.key[4:]}", doc.time, 1)
-             for doc in docs for band in band_values(decode_signature(doc.value["sig"]))]
-    log.write_segment("20220101T000000Z-old", bands)
-    assert main(["run", "--input", backfill(tmp_path, COPIES[1:3], "b.jsonl"), "--out", str(tmp_path / "b"),
-                 "--state", state]) == 0
-    assert events_of(tmp_path / "b") == [] and counts_of(tmp_path / "b")["duplicates"] == 2
-
-
 MARKET = (
     "Gunmen attacked a market in Maiduguri, Borno state, on Monday, killing at least 14 people and wounding 30, "
     "officials said. Witnesses said the attackers, believed to be Boko Haram fighters, arrived on motorcycles and "

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 
 from connectors.feedstate import (
     ENTRY_RETRY_BASE,
     ENTRY_RETRY_MAX,
     EntryStatus,
     FeedState,
+    FetchOutcome,
+    PollKind,
+    PollOutcome,
     entry_keys,
     next_state,
     retry_at,
@@ -30,12 +34,13 @@ def test_first_failure_retries_next_run_then_the_wait_doubles_up_to_the_cap():
 
 def test_a_pending_entry_is_not_seen_and_a_settled_one_is():
     entry = {"link": "https://x.example/a", "authors": []}
-    poll = {"outcome": "ok", "entries": 2, "listed": ["k1", "k2"]}
-    fetches = [{"keys": ["k1"], "retry": True, "error": "HTTP 503", "entry": entry}, {"keys": ["k2"]}]
+    poll = PollOutcome(PollKind.OK, entries=2, listed=("k1", "k2"))
+    fetches = [FetchOutcome(("k1",), retry=True, error="HTTP 503", entry=entry), FetchOutcome(("k2",))]
     state = next_state(FeedState(), poll, fetches, NOW, DAY)
     assert "k1" not in state.seen and "k2" in state.seen
     assert state.pending["k1"]["attempts"] == 1 and state.pending["k1"]["last_error"] == "HTTP 503"
-    later = next_state(state, {"outcome": "not_modified"}, [{"keys": ["k1"]}], NOW + dt.timedelta(hours=1), DAY)
+    later = next_state(state, PollOutcome(PollKind.NOT_MODIFIED), [FetchOutcome(("k1",))], NOW + dt.timedelta(hours=1),
+                       DAY)
     assert later.pending == {} and "k1" in later.seen
 
 
@@ -45,9 +50,9 @@ PUBLISHED = "2025-01-06T06:00:00Z"
 
 def fetched(updated_at: str | None, link: str = LINK) -> FeedState:
     """The state after a run that listed and fetched `link`, its feed giving it `updated_at`."""
-    keys = entry_keys(link, "urn:wire:market")
-    poll = {"outcome": "ok", "entries": 1, "listed": keys}
-    return next_state(FeedState(), poll, [{"keys": keys, "updated_at": updated_at}], NOW, DAY)
+    keys = tuple(entry_keys(link, "urn:wire:market"))
+    poll = PollOutcome(PollKind.OK, entries=1, listed=keys)
+    return next_state(FeedState(), poll, [FetchOutcome(keys, updated_at)], NOW, DAY)
 
 
 def test_a_settled_fetch_remembers_the_updated_time_of_the_version_fetched():
@@ -57,19 +62,19 @@ def test_a_settled_fetch_remembers_the_updated_time_of_the_version_fetched():
     assert FeedState.from_value(state.to_value()).updated == state.updated
     assert FeedState.from_value({"seen": state.seen}).updated == {}
     # a refetch of the next version replaces it; a retry does not touch it until it settles
-    keys = entry_keys(LINK, "urn:wire:market")
-    retry = {"keys": keys, "retry": True, "error": "HTTP 503", "entry": {"link": LINK, "authors": []},
-             "updated_at": "2025-01-08T10:00:00Z"}
-    pending = next_state(state, {"outcome": "not_modified"}, [retry], NOW, DAY)
+    keys = tuple(entry_keys(LINK, "urn:wire:market"))
+    retry = FetchOutcome(keys, "2025-01-08T10:00:00Z", retry=True, error="HTTP 503",
+                         entry={"link": LINK, "authors": []})
+    pending = next_state(state, PollOutcome(PollKind.NOT_MODIFIED), [retry], NOW, DAY)
     assert pending.updated == state.updated
-    later = next_state(pending, {"outcome": "not_modified"}, [{"keys": keys, "updated_at": "2025-01-08T10:00:00Z"}],
+    later = next_state(pending, PollOutcome(PollKind.NOT_MODIFIED), [FetchOutcome(keys, "2025-01-08T10:00:00Z")],
                        NOW, DAY)
     assert later.updated == {url_key(LINK): "2025-01-08T10:00:00Z"} and later.pending == {}
 
 
 def test_the_updated_time_is_pruned_with_the_seen_key():
     state = fetched("2025-01-07T10:00:00Z")
-    gone = next_state(state, {"outcome": "ok", "entries": 0, "listed": []}, [], NOW + 2 * DAY, DAY)
+    gone = next_state(state, PollOutcome(PollKind.OK), [], NOW + 2 * DAY, DAY)
     assert gone.seen == {} and gone.updated == {}
 
 
@@ -88,3 +93,9 @@ def test_with_no_updated_time_remembered_one_later_than_the_published_time_is_an
     assert state.wants(LINK, None, PUBLISHED, PUBLISHED) is EntryStatus.SEEN  # updated when published
     assert state.wants(LINK, None, "2025-01-07T10:00:00Z", PUBLISHED) is EntryStatus.UPDATED
     assert state.wants(LINK, None, "2025-01-07T10:00:00Z", None) is EntryStatus.SEEN  # nothing to compare with
+
+
+def test_outcomes_survive_the_pickling_between_beam_steps():
+    poll = PollOutcome(PollKind.OK, etag='"v1"', entries=1, listed=("k1", "guid:g1"))
+    fetch = FetchOutcome(("k1",), retry=True, error="HTTP 503", retry_after=60.0, entry={"link": LINK})
+    assert pickle.loads(pickle.dumps(poll)) == poll and pickle.loads(pickle.dumps(fetch)) == fetch

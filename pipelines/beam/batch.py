@@ -286,9 +286,10 @@ def _commit(_: bytes, plan: RunPlan, namespaces: tuple[str, ...], *records: Iter
     return plan.run_id
 
 
-def _feed_record(url: str, joined: dict[str, list], prior: dict, now: dt.datetime,
+def _feed_record(url: str, joined: dict[str, list], prior: dict[str, FeedState], now: dt.datetime,
                  retention: dt.timedelta) -> StateRecord:
-    """One feed's state record after this run: its poll outcome and how its entries' fetches ended."""
+    """One feed's state record after this run: its poll's outcome (one PollOutcome) and how its entries'
+    fetches ended (a FetchOutcome each)."""
     state = next_state(prior.get(url) or FeedState(), joined["poll"][0], list(joined["fetches"]), now, retention)
     return StateRecord(url, format_time(now), state.to_value())
 

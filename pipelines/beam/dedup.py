@@ -110,10 +110,9 @@ class ReadDedupState(beam.PTransform):
 
 
 def _article_records(path: str, root: str, cutoff: str | None) -> Iterator[tuple[str, StateRecord]]:
-    """A segment's article records within the retention window, by key. States written before 0.2 also hold one
-    record per LSH band of each article; the bands now come from each article's signature, so they are skipped."""
+    """A segment's article records within the retention window, by key."""
     for record in StateLog(root, STATE_NAMESPACE).records([path]):
-        if record.key.startswith(_DOC) and (cutoff is None or record.time >= cutoff):
+        if cutoff is None or record.time >= cutoff:
             yield record.key, record
 
 

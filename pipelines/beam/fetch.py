@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from apache_beam.pvalue import TaggedOutput
 
-from connectors.feedstate import ENTRY_RETRY_LIMIT, entry_keys
+from connectors.feedstate import ENTRY_RETRY_LIMIT, FetchOutcome, entry_keys
 from connectors.http import FetchPolicy
 from connectors.pages import ArticleFetcher
 from pipelines.beam import DEAD, FETCH_OUTCOME, ConcurrentFetchDoFn, FetchSettings, Work
@@ -18,7 +19,7 @@ class FetchPageDoFn(ConcurrentFetchDoFn):
     With `retries` (failed attempts so far of pending entries, by feed URL and entry key; None where no
     state carries a retry to a later run), a transient failure before the ENTRY_RETRY_LIMIT-th attempt is
     not a dead letter: the entry stays pending. Other failures go to dead letters with the entry. How each
-    entry's fetch ended leaves on FETCH_OUTCOME as (feed URL, outcome) for the feed state."""
+    entry's fetch ended leaves on FETCH_OUTCOME as (feed URL, FetchOutcome) for the feed state."""
 
     def __init__(self, policy: FetchPolicy, settings: FetchSettings | str | None = None,
                  ignore_robots: frozenset[str] = frozenset(),
@@ -34,14 +35,15 @@ class FetchPageDoFn(ConcurrentFetchDoFn):
 
     def work(self, entry: FeedEntry) -> Work:
         outcome = self.articles.fetch(entry, honour_robots=entry.feed_url not in self.ignore_robots)
-        keys = entry_keys(entry.link, entry.guid)
-        report: dict[str, Any] = {"keys": keys, "updated_at": entry.updated_at}
+        keys = tuple(entry_keys(entry.link, entry.guid))
+        report = FetchOutcome(keys, entry.updated_at)
         if outcome.page is not None:
             return [outcome.page, TaggedOutput(FETCH_OUTCOME, (entry.feed_url, report))], {"articles_fetched": 1}
         error = outcome.error
         failed_before = (self.retries or {}).get(entry.feed_url or "", {}).get(keys[0], 0)
         if self.retries is not None and error.transient and failed_before + 1 < ENTRY_RETRY_LIMIT:
-            report.update(retry=True, error=error.reason, retry_after=error.retry_after, entry=entry_to_json(entry))
+            report = replace(report, retry=True, error=error.reason, retry_after=error.retry_after,
+                             entry=entry_to_json(entry))
             return [TaggedOutput(FETCH_OUTCOME, (entry.feed_url, report))], {"fetch_retry_pending": 1}
         counts = {"fetch_failed": 1, **({"robots_disallowed": 1} if outcome.robots_refused else {})}
         details: dict[str, Any] = {"entry": entry_to_json(entry)}

@@ -7,7 +7,7 @@ from typing import Any
 from apache_beam.pvalue import TaggedOutput
 
 from connectors.feeds import FeedError, FeedPoller
-from connectors.feedstate import EntryStatus, FeedState, entry_keys
+from connectors.feedstate import EntryStatus, FeedState, PollKind, PollOutcome, entry_keys
 from connectors.http import FetchPolicy
 from connectors.state import parse_time
 from pipelines.beam import DEAD, FEED_STATE, ConcurrentFetchDoFn, FetchSettings, Work
@@ -19,7 +19,7 @@ class PollFeedDoFn(ConcurrentFetchDoFn):
     letters. With feed state (`prior`, by feed URL): polls are conditional, a 304 is not parsed, entries seen
     by earlier runs are not handed on unless their feed says they were updated since (FeedState.wants), a
     feed backing off is skipped; pending entries whose retry is due are handed on whatever the poll's outcome;
-    each feed's poll outcome leaves on the FEED_STATE output as (feed URL, outcome) for the state written
+    each feed's poll outcome leaves on the FEED_STATE output as (feed URL, PollOutcome) for the state written
     after the run."""
 
     def __init__(self, policy: FetchPolicy, settings: FetchSettings | str | None = None,
@@ -43,18 +43,18 @@ class PollFeedDoFn(ConcurrentFetchDoFn):
         stateful = self.prior is not None
         state = (self.prior or {}).get(feed.url) or FeedState()
         if stateful and not state.due(parse_time(self.now)):
-            return [TaggedOutput(FEED_STATE, (feed.url, {"outcome": "backed_off"}))], {"feeds_backed_off": 1}
+            return [TaggedOutput(FEED_STATE, (feed.url, PollOutcome(PollKind.BACKED_OFF)))], {"feeds_backed_off": 1}
         counts = {"feeds_polled": 1}
         try:
             result = FeedPoller(self.fetcher).poll(feed, state.conditional_headers() if stateful else None)
         except FeedError as exc:
             counts["feeds_failed"] = 1
             return [TaggedOutput(DEAD, DeadLetter("poll", str(exc), feed.url, {"feed": vars(feed)})),
-                    TaggedOutput(FEED_STATE, (feed.url, {"outcome": "failed", "error": str(exc)}))], counts
-        validators = {"etag": result.etag, "last_modified": result.last_modified}
+                    TaggedOutput(FEED_STATE, (feed.url, PollOutcome(PollKind.FAILED, error=str(exc))))], counts
         if result.not_modified:
             counts["feeds_not_modified"] = 1
-            return [TaggedOutput(FEED_STATE, (feed.url, {"outcome": "not_modified", **validators}))], counts
+            outcome = PollOutcome(PollKind.NOT_MODIFIED, etag=result.etag, last_modified=result.last_modified)
+            return [TaggedOutput(FEED_STATE, (feed.url, outcome))], counts
         outputs: list[Any] = []
         counts["entries_seen"] = len(result.entries) + len(result.skipped)
         counts["entries_skipped"] = len(result.skipped)
@@ -62,7 +62,7 @@ class PollFeedDoFn(ConcurrentFetchDoFn):
             # The ref names the refused link where there is one (the feed is in the input either way).
             letter = DeadLetter("poll", reason, ref.get("link") or feed.url, {"feed": vars(feed), "entry": ref})
             outputs.append(TaggedOutput(DEAD, letter))
-        listed = []
+        listed: list[str] = []
         for entry in result.entries:
             listed += entry_keys(entry.link, entry.guid)
             # Without feed state, `state` is empty and every entry is new.
@@ -75,6 +75,7 @@ class PollFeedDoFn(ConcurrentFetchDoFn):
             if status is EntryStatus.UPDATED:
                 counts["entries_updated"] = counts.get("entries_updated", 0) + 1
             outputs.append(entry)
-        outcome = {"outcome": "ok", "entries": len(result.entries), "listed": listed, **validators}
+        outcome = PollOutcome(PollKind.OK, etag=result.etag, last_modified=result.last_modified,
+                              entries=len(result.entries), listed=tuple(listed))
         outputs.append(TaggedOutput(FEED_STATE, (feed.url, outcome)))
         return outputs, counts

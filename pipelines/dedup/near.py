@@ -30,13 +30,8 @@ DEFAULT_THRESHOLD = 0.5
 DEFAULT_NUM_PERM = 128
 DEFAULT_SHINGLE = 5
 DEFAULT_ROUNDS = 3
-# Which signature values a state record holds (its "sigv"): signatures of different schemes do not compare.
-# 2 is this module's shingle hashing; a record of another scheme is matched by its URL and text, not as a near copy.
-SIGNATURE_SCHEME = 2
 # Signature values are below 2**32, so a signature packs into 4 bytes per permutation.
 _SIG_DTYPE = np.dtype("<u4")
-# What a node of another signature scheme carries: no band keys, so it is compared with nothing.
-NO_SIGNATURE = b""
 
 
 @dataclass(frozen=True)
@@ -121,7 +116,8 @@ DEFAULT_SETTINGS = NearDupSettings()
 
 
 def normalized_signature(normalized: str, settings: NearDupSettings = DEFAULT_SETTINGS) -> bytes:
-    """MinHash signature of a normalized text's shingles (SIGNATURE_SCHEME), packed as bytes."""
+    """MinHash signature of a normalized text's shingles, packed as bytes. The values are kept in the state, so
+    every run and every worker must compute the same ones (tests/test_dedup_near.py pins them)."""
     a, b = _permutations(settings.num_perm)
     values = a * shingle_hashes(normalized, settings.shingle)  # (permutation, shingle), wrapping modulo 2**32
     values += b
@@ -322,28 +318,26 @@ def _revisions(ordered: list[DocNode], new: list[DocNode], cluster_id: str,
 def state_value(node: DocNode, emitted_revision: int) -> dict:
     """What the state keeps of a node: enough to match, order and verify it in later runs (no text)."""
     published, fetched = node.order[ORDER_PUBLISHED] or None, node.order[ORDER_FETCHED]
-    value = {"url": node.url, "fp": node.fingerprint, "sig": encode_signature(node.sig), "sigv": SIGNATURE_SCHEME,
-             "pub": published, "fetched": fetched, "rev": emitted_revision, "cluster": node.cluster}
+    value = {"url": node.url, "fp": node.fingerprint, "sig": encode_signature(node.sig), "pub": published,
+             "fetched": fetched, "rev": emitted_revision, "cluster": node.cluster}
     # The facts of the version emitted under the node, and the event it went out as when not its own.
     value.update((k, v) for k, v in (("facts", node.facts), ("event", node.event)) if v is not None)
     return value
 
 
 def node_from_state(doc_id: str, value: dict) -> DocNode:
-    """A node for what an earlier run saw, from its state value. A signature of another scheme becomes
-    NO_SIGNATURE: the node is still matched by its id and fingerprint, but no longer as a near copy."""
+    """A node for what an earlier run saw, from its state value."""
     published = value.get("pub")
     order = (published is None, published or "", "~", value["fetched"], doc_id, value["url"], "")
-    sig = decode_signature(value["sig"]) if value.get("sigv") == SIGNATURE_SCHEME else NO_SIGNATURE
-    return DocNode(id=doc_id, order=order, sig=sig, fingerprint=value["fp"],
+    return DocNode(id=doc_id, order=order, sig=decode_signature(value["sig"]), fingerprint=value["fp"],
                    url=value["url"], prior=True, cluster=value.get("cluster"), revision=int(value.get("rev", 0)),
                    facts=value.get("facts"), event=value.get("event"))
 
 
 def match_prior(node: DocNode, prior: DocNode | None) -> DocNode:
     """This run's node against what an earlier run saw at the same URL: the same text is already seen
-    (it takes the earlier place and is not emitted again, with this run's signature of that text, which a
-    record of an older signature scheme lacks); changed text is a new revision of the event."""
+    (it takes the earlier place and is not emitted again, with this run's signature of that text); changed text
+    is a new revision of the event."""
     if prior is None:
         return node
     if prior.fingerprint == node.fingerprint:
@@ -360,9 +354,7 @@ def _band_slices(bands: int, rows: int) -> tuple[tuple[bytes, int, int], ...]:
 
 def band_values(sig: bytes, settings: NearDupSettings = DEFAULT_SETTINGS) -> list[bytes]:
     """LSH band keys of a signature, raw (band number, then its rows): two signatures share one iff some band
-    of rows agrees entirely (NO_SIGNATURE has none)."""
-    if sig == NO_SIGNATURE:
-        return []
+    of rows agrees entirely."""
     return [prefix + sig[start:end] for prefix, start, end in _band_slices(*settings.bands)]
 
 
