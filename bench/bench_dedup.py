@@ -16,9 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import GROUND_TRUTH, load_bodies, mixed_article, sentences, syndicated_copy
 
-from pipelines.dedup import DedupResult
 from pipelines.dedup.near import DEFAULT_SETTINGS, find_clusters, node_of, resolve_cluster
-from schemas.records import Article
+from schemas.records import Article, DedupResult
 
 SIZES = (1_000, 10_000, 100_000)
 SENTENCES_PER_ARTICLE = 10  # about 200 words: the same length at every size, so per-article times compare

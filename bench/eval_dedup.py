@@ -14,9 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import GROUND_TRUTH, load_bodies, syndicated_copy
 
-from pipelines.dedup import DedupResult
 from pipelines.dedup.near import DEFAULT_THRESHOLD, NearDupSettings, find_clusters, node_of
-from schemas.records import Article
+from schemas.records import Article, DedupResult
 
 
 def pairs(groups: list[list[str]]) -> set[tuple[str, str]]:

@@ -13,10 +13,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from connectors.urls import domain_of, event_id_for
 from pipelines import __version__
-from pipelines.dedup import DedupResult, fingerprint
-from pipelines.tagging import TagResult
+from pipelines.dedup import fingerprint
 from schemas import EVENT_SCHEMA_FILE, SCHEMA_VERSION, data_path
-from schemas.records import Article
+from schemas.records import Article, DedupResult, TagResult
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Record types that cross stage boundaries: feed config, feed entry, fetched page, article, dead letter."""
+"""Record types that cross stage boundaries: feed config, feed entry, fetched page, article, dead letter, the
+tagging of an article (TagResult) and a resolved group of copies (DedupResult)."""
 
 from __future__ import annotations
 
@@ -99,3 +100,54 @@ def entry_to_json(entry: FeedEntry) -> dict[str, Any]:
     data = dataclasses.asdict(entry)
     data["authors"] = list(entry.authors)
     return data
+
+
+def _empty_casualties() -> dict[str, Any]:
+    return {"killed": None, "injured": None, "abducted": None}
+
+
+@dataclass
+class TagResult:
+    """The tagging block of an event."""
+
+    is_conflict: bool
+    score: float
+    topics: list[dict[str, Any]] = field(default_factory=list)
+    locations: list[dict[str, Any]] = field(default_factory=list)
+    actors: list[dict[str, Any]] = field(default_factory=list)
+    casualties: dict[str, Any] = field(default_factory=_empty_casualties)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "conflict": {"is_conflict": self.is_conflict, "score": self.score},
+            "topics": self.topics,
+            "locations": self.locations,
+            "actors": self.actors,
+            "casualties": self.casualties,
+        }
+
+
+@dataclass(frozen=True)
+class DedupResult:
+    """A group of copies resolved: the representative and its duplicates. `duplicate_of` is set when this
+    article is itself a copy emitted with --duplicates flag; `revision` rises when the text at its URL changed
+    since an earlier run, or a copy of a story an earlier run emitted states other facts: then `event_id` is
+    the event it revises (None: its own URL's), `changes` says what differs, and `tags` holds the tagging that
+    told it (reused when the event is built)."""
+
+    representative: Article
+    duplicates: tuple[Article, ...]
+    revision: int = 1
+    duplicate_of: str | None = None
+    cluster_id: str | None = None
+    event_id: str | None = None
+    changes: tuple[str, ...] = ()
+    tags: Any = field(default=None, compare=False)
+
+    @property
+    def duplicate_urls(self) -> list[str]:
+        return sorted({d.url for d in self.duplicates} - {self.representative.url})
+
+    @property
+    def copies(self) -> int:
+        return len(self.duplicates)

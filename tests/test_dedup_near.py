@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from pipelines.dedup import DedupResult, normalize_text
+from pipelines.dedup import normalize_text
 from pipelines.dedup.near import (
     NearDupSettings,
     find_clusters,
@@ -24,7 +24,7 @@ from pipelines.dedup.near import (
     state_value,
 )
 from pipelines.dedup.revisions import facts_of
-from schemas.records import Article
+from schemas.records import Article, DedupResult
 from tests.conftest import SEED_URL
 
 # Two outlets' own reports of the same attack: same place, same day, same facts, different words.

@@ -19,7 +19,7 @@ from apache_beam.utils.timestamp import Duration
 from connectors.state import StateLog, StateRecord, recency
 from pipelines.beam import BatchingDoFn, counter
 from pipelines.beam.tag import shared_tagger
-from pipelines.dedup import DedupResult, article_key, fingerprint, merge_groups, singleton
+from pipelines.dedup import article_key, fingerprint, merge_groups, singleton
 from pipelines.dedup.near import (
     Copy,
     CopyPlan,
@@ -36,8 +36,8 @@ from pipelines.dedup.near import (
     state_value,
 )
 from pipelines.dedup.revisions import fact_changes, facts_of
-from pipelines.tagging import ConflictTagger, TagResult
-from schemas.records import Article
+from pipelines.tagging import ConflictTagger
+from schemas.records import Article, DedupResult, TagResult
 
 STATE_NAMESPACE = "dedup"
 

@@ -10,10 +10,9 @@ from apache_beam.pvalue import TaggedOutput
 from apache_beam.utils import shared
 
 from pipelines.beam import DEAD, counter
-from pipelines.dedup import DedupResult
 from pipelines.events import InvalidEventError, Provenance, build_event, validate_event
 from pipelines.tagging import ConflictTagger
-from schemas.records import Article, DeadLetter
+from schemas.records import Article, DeadLetter, DedupResult
 
 # The tagger's handle, one per process, however many threads run TagToEventDoFn (a tagger holds its gazetteer
 # and lexicons in memory), and for the process's life: Beam keeps the object it last handed out alive, so a tagger

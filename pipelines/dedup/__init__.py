@@ -8,14 +8,12 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
 
 import numpy as np
 
 from connectors.urls import event_id_for, url_key
-from schemas.records import Article
+from schemas.records import Article, DedupResult
 
 # A word is a run of these characters; every other character (punctuation, spacing, "_") separates words.
 _WORD_CHAR = re.compile(r"[^\W_]")
@@ -111,32 +109,6 @@ def representative_order(article: Article) -> tuple:
         article.feed_url or "",
         fingerprint(article),
     )
-
-
-@dataclass(frozen=True)
-class DedupResult:
-    """A group of copies resolved: the representative and its duplicates. `duplicate_of` is set when this
-    article is itself a copy emitted with --duplicates flag; `revision` rises when the text at its URL changed
-    since an earlier run, or a copy of a story an earlier run emitted states other facts: then `event_id` is
-    the event it revises (None: its own URL's), `changes` says what differs, and `tags` holds the tagging that
-    told it (reused when the event is built)."""
-
-    representative: Article
-    duplicates: tuple[Article, ...]
-    revision: int = 1
-    duplicate_of: str | None = None
-    cluster_id: str | None = None
-    event_id: str | None = None
-    changes: tuple[str, ...] = ()
-    tags: Any = field(default=None, compare=False)
-
-    @property
-    def duplicate_urls(self) -> list[str]:
-        return sorted({d.url for d in self.duplicates} - {self.representative.url})
-
-    @property
-    def copies(self) -> int:
-        return len(self.duplicates)
 
 
 def merge_groups(groups: Iterable[DedupResult]) -> DedupResult:

@@ -18,13 +18,12 @@ from pipelines.dedup import (
     ORDER_EVENT_ID,
     ORDER_FETCHED,
     ORDER_PUBLISHED,
-    DedupResult,
     fingerprint_from,
     normalize_text,
     representative_order,
 )
 from pipelines.dedup.revisions import fact_changes, facts_of, same_story_facts
-from schemas.records import Article
+from schemas.records import Article, DedupResult
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_NUM_PERM = 128

@@ -6,7 +6,6 @@ import operator
 import re
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, NamedTuple
 
@@ -17,8 +16,9 @@ from pipelines.tagging.lexicon import CASUALTY_KINDS, Lexicon, Taxonomy, load_le
 from pipelines.tagging.matcher import Match, PhraseIndexes, TokenList, tokenize
 from pipelines.tagging.model import LEAD_WORDS, RelevanceModel, default_model
 from pipelines.tagging.places import Gazetteer, default_gazetteer
+from schemas.records import TagResult
 
-__all__ = ["ConflictTagger", "TagResult", "lead_words", "split_sentences"]
+__all__ = ["ConflictTagger", "lead_words", "split_sentences"]
 
 # A sentence ends at a stop (and a closing quote or bracket) before a space, and at every line break; a full stop
 # after a lone capital is an initial ("C. African Republic", "U.S. forces", "George W. Bush"), not an end. The
@@ -84,31 +84,6 @@ def _explained_away(fired: dict[str, list[int]]) -> dict[str, list[int]]:
         else:
             del out[code]
     return out
-
-
-def _empty_casualties() -> dict[str, Any]:
-    return {"killed": None, "injured": None, "abducted": None}
-
-
-@dataclass
-class TagResult:
-    """The tagging block of an event."""
-
-    is_conflict: bool
-    score: float
-    topics: list[dict[str, Any]] = field(default_factory=list)
-    locations: list[dict[str, Any]] = field(default_factory=list)
-    actors: list[dict[str, Any]] = field(default_factory=list)
-    casualties: dict[str, Any] = field(default_factory=_empty_casualties)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "conflict": {"is_conflict": self.is_conflict, "score": self.score},
-            "topics": self.topics,
-            "locations": self.locations,
-            "actors": self.actors,
-            "casualties": self.casualties,
-        }
 
 
 class _Rules(NamedTuple):
