@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import enum
 import json
 import logging
 import os
@@ -66,7 +67,16 @@ example:
   sitrep tag articles.jsonl > tagged.jsonl
 """
 
-INTERRUPTED = 130  # the shell's exit status for a command stopped by SIGINT (128 + 2)
+class ExitStatus(enum.IntEnum):
+    """What every command's exit status means."""
+
+    OK = 0
+    # The command failed at its job: the pipeline failed, lines could not be tagged, a feed is backing off,
+    # the subscription could not be read.
+    FAILED = 1
+    USAGE = 2  # a bad option or path, told before anything ran
+    NOT_PUBLISHED = 3  # events that reached only the dead letters, not the topic
+    INTERRUPTED = 130  # the shell's status for a command stopped by SIGINT (128 + 2)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -194,7 +204,7 @@ def feeds_status(state_root: str | None, as_json: bool, sink: TextIO) -> int:
     records = StateLog(root, "feeds").read()
     if not records:
         print(f"no feed state in {root} (it is written by `sitrep run --feeds ... --state {root}`)", file=sink)
-        return 0
+        return ExitStatus.OK
     now = dt.datetime.now(dt.UTC)
     rows = sorted(records.items(), key=lambda kv: (-kv[1].value.get("consecutive_failures", 0), kv[0]))
     backing_off = 0
@@ -216,7 +226,7 @@ def feeds_status(state_root: str | None, as_json: bool, sink: TextIO) -> int:
         print(f"{url:<50} {state.last_success or 'never':<21} {state.consecutive_failures:>5} "
               f"{state.entries_last_run:>7} {len(state.pending):>7} {next_attempt:<21} {state.last_error or ''}",
               file=sink)
-    return 1 if backing_off else 0
+    return ExitStatus.FAILED if backing_off else ExitStatus.OK
 
 
 def describe_summary(summary: dict[str, Any]) -> str:
@@ -281,7 +291,7 @@ def tag_stream(source: TextIO, sink: TextIO) -> int:
         language = record.get("language") or detect_language(text or title)
         record.update(tagger.tag(title, text, language).to_json())
         sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return 1 if bad else 0
+    return ExitStatus.FAILED if bad else ExitStatus.OK
 
 
 def tail_command(args: argparse.Namespace) -> int:
@@ -293,13 +303,13 @@ def tail_command(args: argparse.Namespace) -> int:
         tail(args.subscription, sys.stdout, args.max_messages, args.timeout, args.attributes)
     except ValueError as exc:
         print(f"sitrep tail: {exc}", file=sys.stderr)
-        return 2
+        return ExitStatus.USAGE
     except GoogleAPICallError as exc:
         print(f"sitrep tail: {args.subscription}: {exc.message or exc}", file=sys.stderr)
-        return 1
+        return ExitStatus.FAILED
     except KeyboardInterrupt:
         pass
-    return 0
+    return ExitStatus.OK
 
 
 def stream_command(argv: list[str]) -> int:
@@ -309,15 +319,15 @@ def stream_command(argv: list[str]) -> int:
         result = run_stream(argv)
     except FeedsFileError as exc:
         print(f"sitrep stream: --feeds {exc}", file=sys.stderr)
-        return 2
+        return ExitStatus.USAGE
     except ValueError as exc:
         print(f"sitrep stream: {exc}", file=sys.stderr)
-        return 2
+        return ExitStatus.USAGE
     if "dry_run" in result:
         from pipelines.beam.dryrun import describe_dry_run
 
         print(describe_dry_run("stream", result["run_id"], result["dry_run"]))
-        return 0
+        return ExitStatus.OK
     c = result["counts"]
     print(f"sitrep stream {result['run_id']} ran {result['seconds']}s: {c['feeds_polled']} polls, "
           f"{c['articles_fetched']} new articles fetched, {c['events_published']} events published to "
@@ -326,8 +336,8 @@ def stream_command(argv: list[str]) -> int:
         # As for `sitrep run`: events that reached only the dead letters mean the job failed at its job.
         print(f"sitrep stream: {c['publish_failed']} of {c['publish_failed'] + c['events_published']} events were "
               f"not published to {result['topic']}; they are in the dead letters (stage publish)", file=sys.stderr)
-        return 3
-    return 0
+        return ExitStatus.NOT_PUBLISHED
+    return ExitStatus.OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -341,13 +351,13 @@ def main(argv: list[str] | None = None) -> int:
 
             command = " ".join(filter(None, (args.command, getattr(args, "feeds_command", None))))
             print(f"sitrep {command}: {refusal(command, beam_args[0], args.own_flags)}", file=sys.stderr)
-            return 2
+            return ExitStatus.USAGE
         if args.command == "tag":
             try:
                 return tag_command(args.file)
             except KeyboardInterrupt:
                 print("sitrep tag: interrupted; every line written is whole", file=sys.stderr)
-                return INTERRUPTED
+                return ExitStatus.INTERRUPTED
         if args.command == "feeds":
             return feeds_status(args.state, args.json, sys.stdout)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -359,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         check_beam_args(args.command, beam_args, args.own_flags)
     except OptionError as exc:
         print(f"sitrep {args.command}: {exc}", file=sys.stderr)
-        return 2
+        return ExitStatus.USAGE
     command_argv = argv[1:]
     if args.command == "run" and not args.run_id:
         from pipelines.beam.summary import new_run_id
@@ -372,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
             return stream_command(command_argv) if args.command == "stream" else run_command(command_argv)
         except RunFailedError as exc:
             print(f"sitrep {args.command}: failed: {exc}", file=sys.stderr)
-            return 1
+            return ExitStatus.FAILED
 
 
 @contextlib.contextmanager
@@ -389,7 +399,7 @@ def _stop_on_ctrl_c(say: Callable[[], str]) -> Iterator[None]:
         print(say(), file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(INTERRUPTED)
+        os._exit(ExitStatus.INTERRUPTED)
 
     previous = signal.signal(signal.SIGINT, stop)
     try:
@@ -420,7 +430,7 @@ def tag_command(path: str) -> int:
         source = open(path, encoding="utf-8")  # closed below, once tagged
     except OSError as exc:
         print(f"sitrep tag: {path}: cannot read ({exc.strerror or exc})", file=sys.stderr)
-        return 2
+        return ExitStatus.USAGE
     with source:
         return tag_stream(source, sys.stdout)
 
@@ -432,22 +442,22 @@ def run_command(argv: list[str]) -> int:
         summary = run(argv)
     except FeedsFileError as exc:
         print(f"sitrep run: --feeds {exc}", file=sys.stderr)
-        return 2
+        return ExitStatus.USAGE
     except ValueError as exc:
         print(f"sitrep run: {exc}", file=sys.stderr)
-        return 2
+        return ExitStatus.USAGE
     if "dry_run" in summary:
         from pipelines.beam.dryrun import describe_dry_run
 
         print(describe_dry_run("run", summary["run_id"], summary["dry_run"]))
-        return 0
+        return ExitStatus.OK
     print(describe_summary(summary))
     if summary["counts"].get("publish_failed"):
         # Events that are only in dead letters did not reach the topic: the run must not look successful.
         print(f"sitrep run: {summary['counts']['publish_failed']} events were not published; they are in "
               f"{summary['outputs']['dead_letters']} (stage publish)", file=sys.stderr)
-        return 3
-    return 0
+        return ExitStatus.NOT_PUBLISHED
+    return ExitStatus.OK
 
 
 if __name__ == "__main__":

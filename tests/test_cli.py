@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
+from pipelines.cli import ExitStatus, main
 from pipelines.events import validate_event
 from tests.conftest import SEED_PAGE
 
@@ -263,7 +263,7 @@ def test_tag_command_adds_the_tagging_block():
         {"id": "sport", "title": "United battle back", "text": "The striker scored twice in the league match."},
     ]
     done = sitrep("tag", stdin="\n".join(json.dumps(line) for line in lines) + "\nnot json\n")
-    assert done.returncode == 1  # one bad line, reported
+    assert done.returncode == ExitStatus.FAILED  # one bad line, reported
     assert "line 3" in done.stderr
     tagged = [json.loads(line) for line in done.stdout.splitlines()]
     assert [t["id"] for t in tagged] == ["seed", "sport"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
+from pipelines.cli import ExitStatus, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ def in_process(capsys: pytest.CaptureFixture, *args: str) -> subprocess.Complete
 def one_line_error(done: subprocess.CompletedProcess, *words: str) -> str:
     """The command failed with exit 2 and one line on stderr naming every word; no traceback."""
     lines = done.stderr.strip().splitlines()
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == ExitStatus.USAGE, done.stderr
     assert len(lines) == 1, done.stderr
     for word in words:
         assert word in lines[0]
@@ -137,7 +137,7 @@ def test_ctrl_c_stops_with_one_line_and_exit_130_committing_nothing(server, samp
     assert len(server.paths_requested()) >= 2, "the run never fetched a page"
     process.send_signal(signal.SIGINT)
     _stdout, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130, stderr
+    assert process.returncode == ExitStatus.INTERRUPTED, stderr
     assert stderr.strip().splitlines() == ["sitrep run: interrupted; nothing was committed (no events, no new "
                                            "state): run it again"], stderr
     assert not list(out.glob("events-*")) and not list(out.glob("run-summary*"))
@@ -212,7 +212,7 @@ def test_a_failed_run_exits_1_with_its_reason_last(tmp_path):
     out = tmp_path / "out"
     done = sitrep("run", "--sample", "--replay", str(bad), "--out", str(out), "--state", str(tmp_path / "state"),
                   tmp_path=tmp_path)
-    assert done.returncode == 1
+    assert done.returncode == ExitStatus.FAILED
     assert done.stderr.strip().splitlines()[-1].startswith("sitrep run: failed: ArchiveLoadFailed: Unknown archive")
     assert not list(out.glob("events-*")) and not list((tmp_path / "state").glob("*/segments/*"))
 
@@ -227,5 +227,5 @@ def test_ctrl_c_stops_tag_with_one_line(tmp_path):
     assert json.loads(line)["id"] == "1"
     process.send_signal(signal.SIGINT)
     _stdout, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130
+    assert process.returncode == ExitStatus.INTERRUPTED
     assert stderr.strip().splitlines() == ["sitrep tag: interrupted; every line written is whole"]

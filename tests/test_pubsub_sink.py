@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
+from pipelines.cli import ExitStatus, main
 from pipelines.events import validate_event
 from pipelines.messages import event_attributes, event_data, event_message
 from pipelines.testing.pubsub import PROJECT, unique_id, wait_for
@@ -170,7 +170,7 @@ def test_emulator_stopped_longer_than_the_budget_loses_nothing(served_feeds, ser
     # the dead letter carries the whole event, ready to publish again
     letter = next(d for d in dead if d["stage"] == "publish")
     validate_event(letter["input"]["event"])
-    assert status == 3
+    assert status == ExitStatus.NOT_PUBLISHED
     assert "were not published" in capsys.readouterr().err
 
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from pipelines.cli import main
+from pipelines.cli import ExitStatus, main
 from pipelines.testing.pubsub import wait_for
 from tests.test_pubsub_sink import make_topic, pull_all
 
@@ -85,7 +85,7 @@ def test_stream_refuses_a_bad_dead_letter_topic(tmp_path, capsys):
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text("feeds:\n  - url: http://127.0.0.1:9/feed.xml\n")
     assert main(["stream", "--feeds", str(feeds), "--pubsub-topic", "projects/sitrep-test/topics/events",
-                 "--dead-letter-topic", "dead", "--duration", "1"]) == 2
+                 "--dead-letter-topic", "dead", "--duration", "1"]) == ExitStatus.USAGE
     assert "--dead-letter-topic 'dead' is not projects/PROJECT/topics/TOPIC" in capsys.readouterr().err
 
 
@@ -106,7 +106,7 @@ def test_stream_with_pubsub_unreachable_fails_in_about_its_duration(server, samp
                    "--allow-hosts", "127.0.0.0/8", "--poll-interval", "0.5", "--duration", "3"])
     elapsed = time.monotonic() - started
     captured = capsys.readouterr()
-    assert status == 3, captured.err
+    assert status == ExitStatus.NOT_PUBLISHED, captured.err
     assert "2 events were not published" in captured.err.splitlines()[-1]
     assert "0 events published to projects/sitrep-test/topics/events, 2 not published" in captured.out
     assert elapsed < 30  # a publish is bounded by the run's duration, not the 60 s --pubsub-timeout
