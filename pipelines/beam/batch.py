@@ -24,11 +24,11 @@ from pipelines import __version__, sample_path
 from pipelines.beam import DEAD, FEED_STATE, FETCH_OUTCOME, FetchSettings
 from pipelines.beam.dedup import STATE, STATE_NAMESPACE, Deduplicate, ReadDedupState
 from pipelines.beam.dryrun import dry_run_job
-from pipelines.beam.extract import ExtractDoFn, ParseInputDoFn, ReadInputLines
-from pipelines.beam.fetch import FetchPageDoFn
+from pipelines.beam.extract import Extract, ParseInputDoFn, ReadInputLines
+from pipelines.beam.fetch import FetchPages
 from pipelines.beam.leftovers import RunRecord, remove_dead_temp_folders, remove_run_record, this_host, write_run_record
 from pipelines.beam.options import RunOptions, SitrepOptions
-from pipelines.beam.poll import PollFeedDoFn
+from pipelines.beam.poll import PollFeeds
 from pipelines.beam.runners import local_runner
 from pipelines.beam.sinks import DEAD_LETTERS, EVENTS, PublishPolicy, PubSubSink, WriteRunFiles, finish_run_files
 from pipelines.beam.summary import (
@@ -40,7 +40,7 @@ from pipelines.beam.summary import (
     run_clock,
     run_summary_file,
 )
-from pipelines.beam.tag import TagToEventDoFn
+from pipelines.beam.tag import TagToEvent
 from pipelines.dedup.near import DEFAULT_SETTINGS, NearDupSettings
 from pipelines.messages import check_topic_path
 
@@ -186,16 +186,14 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
         polled = (
             pipeline
             | "Feeds" >> beam.Create(list(plan.feeds))
-            | "PollFeeds" >> beam.ParDo(PollFeedDoFn(plan.policy, plan.fetch_settings, prior, format_time(now)))
-            .with_outputs(DEAD, FEED_STATE, main="entries")
+            | "PollFeeds" >> PollFeeds(plan.policy, plan.fetch_settings, prior, format_time(now))
         )
         # Spread the entries of few feeds over many workers before the slow part, the fetch.
         fetched = (
             polled.entries
             | "Spread" >> beam.Reshuffle()
-            | "FetchPages" >> beam.ParDo(FetchPageDoFn(plan.policy, plan.fetch_settings, ignore_robots,
-                                                       None if prior is None else retry_attempts(prior)))
-            .with_outputs(DEAD, FETCH_OUTCOME, main="pages")
+            | "FetchPages" >> FetchPages(plan.policy, plan.fetch_settings, ignore_robots,
+                                         None if prior is None else retry_attempts(prior))
         )
         pages = fetched.pages
         dead_letters += [polled[DEAD], fetched[DEAD]]
@@ -215,7 +213,7 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
         pages = parsed.pages  # pages to extract, and articles of records that came with their text
         dead_letters.append(parsed[DEAD])
 
-    extracted = pages | "Extract" >> beam.ParDo(ExtractDoFn()).with_outputs(DEAD, main="articles")
+    extracted = pages | "Extract" >> Extract()
     dead_letters.append(extracted[DEAD])
     articles = extracted.articles
 
@@ -230,7 +228,7 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
     state[STATE_NAMESPACE] = deduped[STATE]
     events = (
         deduped.groups
-        | "TagToEvent" >> beam.ParDo(TagToEventDoFn(plan.run_id, plan.only_conflict)).with_outputs(DEAD, main="events")
+        | "TagToEvent" >> TagToEvent(plan.run_id, plan.only_conflict)
     )
     dead_letters.append(events[DEAD])
 

@@ -151,3 +151,10 @@ class ExtractDoFn(beam.DoFn):
             return
         self.extracted.inc()
         yield article
+
+
+class Extract(beam.PTransform):
+    """Pages (and text records) -> articles (`articles`) and dead letters (DEAD): the extract stage."""
+
+    def expand(self, pages: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return pages | "Extract" >> beam.ParDo(ExtractDoFn()).with_outputs(DEAD, main="articles")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
 from connectors.feedstate import ENTRY_RETRY_LIMIT, FetchOutcome, entry_keys
@@ -54,3 +55,17 @@ class FetchPageDoFn(ConcurrentFetchDoFn):
             reason = f"{reason} (gave up after {failed_before + 1} attempts)"
         letter = DeadLetter("fetch", reason, entry.link, details)
         return [TaggedOutput(DEAD, letter), TaggedOutput(FETCH_OUTCOME, (entry.feed_url, report))], counts
+
+
+class FetchPages(beam.PTransform):
+    """Entries -> their pages (`pages`), dead letters (DEAD) and how each fetch ended (FETCH_OUTCOME), by
+    FetchPageDoFn: the fetch stage of both jobs."""
+
+    def __init__(self, policy: FetchPolicy, settings: FetchSettings | str | None = None,
+                 ignore_robots: frozenset[str] = frozenset(),
+                 retries: dict[str, dict[str, int]] | None = None) -> None:
+        super().__init__()
+        self.dofn = FetchPageDoFn(policy, settings, ignore_robots, retries)
+
+    def expand(self, entries: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return entries | "Fetch" >> beam.ParDo(self.dofn).with_outputs(DEAD, FETCH_OUTCOME, main="pages")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
 from connectors.feeds import FeedError, FeedPoller
@@ -79,3 +80,16 @@ class PollFeedDoFn(ConcurrentFetchDoFn):
                               entries=len(result.entries), listed=tuple(listed))
         outputs.append(TaggedOutput(FEED_STATE, (feed.url, outcome)))
         return outputs, counts
+
+
+class PollFeeds(beam.PTransform):
+    """Feeds -> their new entries (`entries`), dead letters (DEAD) and each feed's poll outcome (FEED_STATE),
+    by PollFeedDoFn: the poll stage of both jobs."""
+
+    def __init__(self, policy: FetchPolicy, settings: FetchSettings | str | None = None,
+                 prior: dict[str, FeedState] | None = None, now: str | None = None) -> None:
+        super().__init__()
+        self.dofn = PollFeedDoFn(policy, settings, prior, now)
+
+    def expand(self, feeds: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return feeds | "Poll" >> beam.ParDo(self.dofn).with_outputs(DEAD, FEED_STATE, main="entries")

@@ -18,14 +18,14 @@ from connectors.urls import url_key
 from pipelines.beam import DEAD, counter
 from pipelines.beam.dedup import FirstSeen, StreamingDedup
 from pipelines.beam.dryrun import dry_run_job
-from pipelines.beam.extract import ExtractDoFn
-from pipelines.beam.fetch import FetchPageDoFn
+from pipelines.beam.extract import Extract
+from pipelines.beam.fetch import FetchPages
 from pipelines.beam.options import RunOptions, SitrepOptions, StreamOptions
-from pipelines.beam.poll import PollFeedDoFn
+from pipelines.beam.poll import PollFeeds
 from pipelines.beam.runners import local_runner
 from pipelines.beam.sinks import DeadLetterTopicSink, PublishPolicy, PubSubSink
 from pipelines.beam.summary import collect_counts, failing_as_run_failed, fetch_policy, new_run_id
-from pipelines.beam.tag import TagToEventDoFn
+from pipelines.beam.tag import TagToEvent
 from pipelines.messages import check_topic_path
 from schemas.records import DeadLetter, FeedConfig, FeedEntry
 
@@ -112,21 +112,21 @@ def build_streaming_pipeline(pipeline: beam.Pipeline, plan: StreamPlan) -> None:
         pipeline
         | "Tick" >> ticks
         | "Feeds" >> beam.FlatMap(lambda _tick: feeds)
-        | "PollFeeds" >> beam.ParDo(PollFeedDoFn(plan.policy, plan.replay)).with_outputs(DEAD, main="entries")
+        | "PollFeeds" >> PollFeeds(plan.policy, plan.replay)
     )
     fetched = (
         polled.entries
         # An entry seen in an earlier poll is not fetched again (until it expires from state), unless its feed
         # says it was updated since.
         | "NewEntries" >> FirstSeen(entry_version, plan.expiry, "NewEntries")
-        | "FetchPages" >> beam.ParDo(FetchPageDoFn(plan.policy, plan.replay)).with_outputs(DEAD, main="pages")
+        | "FetchPages" >> FetchPages(plan.policy, plan.replay)
     )
-    extracted = fetched.pages | "Extract" >> beam.ParDo(ExtractDoFn()).with_outputs(DEAD, main="articles")
+    extracted = fetched.pages | "Extract" >> Extract()
     events = (
         extracted.articles
         # Different links to one article (tracking parameters, a syndicated copy with rel=canonical) once.
         | "NewArticles" >> StreamingDedup(plan.expiry)
-        | "TagToEvent" >> beam.ParDo(TagToEventDoFn(plan.run_id, plan.only_conflict)).with_outputs(DEAD, main="events")
+        | "TagToEvent" >> TagToEvent(plan.run_id, plan.only_conflict)
     )
     # The same sink as the batch job on every runner: a message that cannot be published is a dead letter
     # with its event, where Beam's WriteToPubSub would retry it without end.

@@ -59,3 +59,14 @@ class TagToEventDoFn(beam.DoFn):
             return
         self.events.inc()
         yield event
+
+
+class TagToEvent(beam.PTransform):
+    """Groups of copies -> validated events (`events`) and dead letters (DEAD): the tag and event stage."""
+
+    def __init__(self, provenance_run_id: str, only_conflict: bool) -> None:
+        super().__init__()
+        self.dofn = TagToEventDoFn(provenance_run_id, only_conflict)
+
+    def expand(self, groups: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return groups | "Tag" >> beam.ParDo(self.dofn).with_outputs(DEAD, main="events")
