@@ -151,13 +151,19 @@ def event_message(event: dict[str, Any], ordering_attribute: str | None = None,
     return EventMessage(event["event_id"], data, attributes, _cut_utf8(key, MAX_ORDERING_KEY_BYTES), trimmed)
 
 
+def dead_letter_data(letter: dict[str, Any]) -> bytes:
+    """A dead letter (DeadLetter.to_json()) as compact UTF-8 JSON with sorted keys: the line the files sink
+    writes and the data of its Pub/Sub message. What JSON cannot hold of its input is written as text."""
+    return orjson.dumps(letter, option=orjson.OPT_SORT_KEYS, default=str)
+
+
 def dead_letter_message(letter: dict[str, Any], max_data_bytes: int = MAX_DATA_BYTES) -> tuple[bytes, dict[str, str]]:
     """A dead letter (DeadLetter.to_json()) as a Pub/Sub message: its JSON as data, stage and ref as attributes.
     An input too large for a message is replaced by a note saying so (stage, reason and ref always stay)."""
-    data = event_data(letter)
+    data = dead_letter_data(letter)
     if len(data) > max_data_bytes:
         note = {"omitted": f"input of {len(data)} bytes is over Pub/Sub's message limit"}
-        data = event_data({**letter, "input": note})
+        data = dead_letter_data({**letter, "input": note})
     attributes = {"stage": _cut_utf8(str(letter.get("stage") or ""), MAX_ATTRIBUTE_VALUE_BYTES),
                   "ref": _cut_utf8(str(letter.get("ref") or ""), MAX_ATTRIBUTE_VALUE_BYTES)}
     return data, attributes

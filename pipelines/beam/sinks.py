@@ -3,7 +3,6 @@ PubSubSink publishes events with google-cloud-pubsub, losing none silently."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -24,6 +23,7 @@ from pipelines.messages import (
     EventMessage,
     EventTooLargeError,
     check_topic_path,
+    dead_letter_data,
     dead_letter_message,
     event_data,
     event_message,
@@ -36,11 +36,6 @@ LOG = logging.getLogger(__name__)
 EVENTS = "events"
 DEAD_LETTERS = "dead-letters"
 JSON_LINES = "application/x-ndjson"  # the content type of a run's files (on an object store, what it serves)
-
-
-def dead_letter_json(letter: DeadLetter) -> str:
-    """A dead letter as one line of JSON."""
-    return json.dumps(letter.to_json(), ensure_ascii=False, sort_keys=True, default=str)
 
 
 class _JsonLinesSink(fileio.FileSink):
@@ -78,7 +73,7 @@ class DeadLetterLinesSink(_JsonLinesSink):
 
     def line(self, letter: DeadLetter) -> bytes:
         self.written.inc()
-        return dead_letter_json(letter).encode("utf-8")
+        return dead_letter_data(letter.to_json())
 
 
 _SINKS = {EVENTS: EventLinesSink, DEAD_LETTERS: DeadLetterLinesSink}
