@@ -435,6 +435,19 @@ def tag_command(path: str) -> int:
         return tag_stream(source, sys.stdout)
 
 
+def nothing_worked(counts: dict[str, int]) -> str | None:
+    """Why a run that ran to its end failed at its job: every feed it polled failed, or every article fetch
+    it tried (pending retries included) did; None when anything came through."""
+    polled = counts.get("feeds_polled", 0)
+    if polled and counts.get("feeds_failed", 0) == polled:
+        return f"all {polled} feeds polled failed"
+    fetched = counts.get("articles_fetched", 0)
+    tried = fetched + counts.get("fetch_failed", 0) + counts.get("fetch_retry_pending", 0)
+    if tried and not fetched:
+        return f"all {tried} article fetches failed"
+    return None
+
+
 def run_command(argv: list[str]) -> int:
     from pipelines.beam.batch import run
 
@@ -457,6 +470,10 @@ def run_command(argv: list[str]) -> int:
         print(f"sitrep run: {summary['counts']['publish_failed']} events were not published; they are in "
               f"{summary['outputs']['dead_letters']} (stage publish)", file=sys.stderr)
         return ExitStatus.NOT_PUBLISHED
+    failed = nothing_worked(summary["counts"])
+    if failed:
+        print(f"sitrep run: {failed}; the reasons are in {summary['outputs']['dead_letters']}", file=sys.stderr)
+        return ExitStatus.FAILED
     return ExitStatus.OK
 
 

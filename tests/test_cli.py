@@ -103,9 +103,11 @@ def test_only_conflict(served_feeds, tmp_path):
     assert summary["counts"]["events_written"] == len(events) == 4
 
 
-def test_loopback_feeds_refused_without_allow_hosts(served_feeds, tmp_path):
+def test_loopback_feeds_refused_without_allow_hosts(served_feeds, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["run", "--feeds", str(served_feeds), "--out", str(out)]) == 0
+    # every feed failed: the run says so in one line and fails, its dead letters written
+    assert main(["run", "--feeds", str(served_feeds), "--out", str(out)]) == ExitStatus.FAILED
+    assert "sitrep run: all 3 feeds polled failed; the reasons are in" in capsys.readouterr().err
     events, dead, summary = outputs(out)  # a run with no event still leaves its (empty) events file
     assert events == []
     assert summary["counts"]["feeds_failed"] == 3
@@ -279,3 +281,13 @@ def test_help_documents_the_contract():
         assert flag in run_help
     assert "stdin" in sitrep("tag", "--help").stdout
     assert "run" in sitrep("--help").stdout
+
+
+def test_a_run_fails_when_nothing_came_through():
+    from pipelines.cli import nothing_worked
+
+    assert nothing_worked({"feeds_polled": 2, "feeds_failed": 2}) == "all 2 feeds polled failed"
+    assert nothing_worked({"feeds_polled": 2, "feeds_failed": 1, "fetch_failed": 3, "fetch_retry_pending": 1}) == \
+        "all 4 article fetches failed"
+    assert nothing_worked({"feeds_polled": 2, "feeds_failed": 1, "articles_fetched": 1, "fetch_failed": 9}) is None
+    assert nothing_worked({"feeds_polled": 1, "feeds_not_modified": 1}) is None  # nothing new is no failure

@@ -12,7 +12,7 @@ import pytest
 
 from connectors.feedstate import ENTRY_RETRY_LIMIT, ENTRY_RETRY_MAX
 from pipelines.beam import batch
-from pipelines.cli import main
+from pipelines.cli import ExitStatus, main, nothing_worked
 from pipelines.testing.localserver import LocalServer
 from tests.conftest import SEED_PAGE, sample_page
 
@@ -45,8 +45,10 @@ def read_jsonl(pattern: str) -> list[dict]:
 
 
 def run(feeds: Path, out: Path, *extra: str) -> tuple[list[dict], list[dict], dict]:
-    assert main(["run", "--feeds", str(feeds), "--out", str(out), *extra]) == 0
+    status = main(["run", "--feeds", str(feeds), "--out", str(out), *extra])
     summary = json.loads((out / "run-summary.json").read_text())
+    # A run fails at its job exactly when nothing came through (every feed, or every fetch, failed).
+    assert status == (ExitStatus.FAILED if nothing_worked(summary["counts"]) else ExitStatus.OK)
     run_id = summary["run_id"]
     return (read_jsonl(str(out / f"events-{run_id}-*.jsonl")), read_jsonl(str(out / f"dead-letters-{run_id}-*.jsonl")),
             summary["counts"])
