@@ -18,7 +18,8 @@ setup(
     # data files below travel in the sdist and wheel that --setup_file builds for Dataflow workers.
     packages=find_namespace_packages(include=["pipelines*", "connectors*", "schemas*"]),
     package_data={
-        "": ["*.json", "*.yaml", "*.xml", "*.atom", "*.html", "*.warc.gz", "*.json.gz", "*.jsonl", "*.proto", "*.avsc"],
+        "": ["*.json", "*.yaml", "*.xml", "*.atom", "*.html", "*.warc.gz", "*.json.gz", "*.jsonl", "*.proto", "*.avsc",
+             "LICENSE-*", "*.js", "*.css"],
     },
     install_requires=[
         "apache-beam[gcp]>=2.77,<3",
@@ -43,7 +44,9 @@ setup(
     extras_require={
         "dev": ["pytest>=8", "ruff>=0.6", "setuptools>=70", "wheel>=0.43", "dask[distributed]>=2024.1",
                 # protoc (grpc_tools.protoc) compiles schemas/event-v1.proto in the tests
-                "grpcio-tools>=1.78"],
+                "grpcio-tools>=1.78",
+                # drives Debian's headless Chromium in the report and dashboard tests (never its own browsers)
+                "playwright>=1.50"],
         # bench/train_tagging.py: fitting the relevance model (the package only reads the fitted file)
         "train": ["scikit-learn>=1.5"],
         # bench/eval_extraction.py: readability-lxml, compared beside trafilatura on the extraction benchmark
