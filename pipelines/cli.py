@@ -175,6 +175,12 @@ def _parser(pipelines: bool = True) -> argparse.ArgumentParser:
     )
     tag.add_argument("file", nargs="?", default="-", metavar="FILE", help="JSONL file to tag (default: stdin)")
     _own_flags(tag)
+    from pipelines import dashboard, report
+
+    for name, module in (("report", report), ("dashboard", dashboard)):
+        sub = commands.add_parser(name, help=module.HELP, description=module.__doc__.strip().splitlines()[0])
+        module.add_arguments(sub)
+        _own_flags(sub)
     feeds = commands.add_parser(
         "feeds",
         help="what sitrep knows about its feeds between runs",
@@ -360,6 +366,14 @@ def main(argv: list[str] | None = None) -> int:
                 return ExitStatus.INTERRUPTED
         if args.command == "feeds":
             return feeds_status(args.state, args.json, sys.stdout)
+        if args.command == "report":
+            from pipelines.report import command as report_command
+
+            return report_command(args)
+        if args.command == "dashboard":
+            from pipelines.dashboard import command as dashboard_command
+
+            return dashboard_command(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "tail":
         return tail_command(args)
