@@ -314,8 +314,6 @@ def _pre_clean(tree: HtmlElement, json_ld: list[HtmlElement]) -> None:
 
 def _source(page: FetchedPage) -> tuple[str, bytes]:
     """The page's markup as text and as UTF-8 bytes."""
-    if page.text is not None:  # the page came as text, its body is that text's UTF-8: nothing to decode
-        return page.text, page.body
     html, encoding = decode_html(page.body, page.content_type)
     return html, page.body if encoding == "utf-8" else html.encode("utf-8")
 

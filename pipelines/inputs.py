@@ -79,5 +79,5 @@ def parse_input_line(line: bytes | str) -> FetchedPage | TextRecord:
     if isinstance(html, str) and html.strip():
         html = html.removeprefix("\ufeff")  # a byte-order mark means nothing in text
         return FetchedPage(entry=entry, final_url=url, status=200, content_type="text/html; charset=utf-8",
-                           body=html.encode("utf-8"), fetched_at=fetched_at, text=html)
+                           body=html.encode("utf-8"), fetched_at=fetched_at)
     return TextRecord(entry=entry, text=text, fetched_at=fetched_at)

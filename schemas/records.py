@@ -53,9 +53,6 @@ class FetchedPage:
     content_type: str
     body: bytes
     fetched_at: str
-    # The body as text, when the page came as text (an --input line's html): extraction reads it rather than
-    # decoding the body again. Never set on a page fetched over HTTP, whose bytes are what the server sent.
-    text: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from pipelines import __version__, sample_path
 from pipelines.beam import DEAD, FEED_STATE, FETCH_OUTCOME, FetchSettings
 from pipelines.beam.dedup import STATE, STATE_NAMESPACE, Deduplicate, ReadDedupState
 from pipelines.beam.dryrun import dry_run_job
-from pipelines.beam.extract import Extract, ParseInputDoFn, ReadInputLines
+from pipelines.beam.extract import TEXTS, Extract, ParseInputDoFn, ReadInputLines
 from pipelines.beam.fetch import FetchPages
 from pipelines.beam.leftovers import RunRecord, remove_dead_temp_folders, remove_run_record, this_host, write_run_record
 from pipelines.beam.options import RunOptions, SitrepOptions
@@ -195,7 +195,7 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
             | "FetchPages" >> FetchPages(plan.policy, plan.fetch_settings, ignore_robots,
                                          None if prior is None else retry_attempts(prior))
         )
-        pages = fetched.pages
+        pages, text_articles = fetched.pages, None
         dead_letters += [polled[DEAD], fetched[DEAD]]
         if prior is not None:
             state[FEEDS_STATE] = (
@@ -208,14 +208,16 @@ def build_pipeline(pipeline: beam.Pipeline, plan: RunPlan) -> None:
         parsed = (
             pipeline
             | "ReadInput" >> ReadInputLines(plan.input)
-            | "ParseInput" >> beam.ParDo(ParseInputDoFn()).with_outputs(DEAD, main="pages")
+            | "ParseInput" >> beam.ParDo(ParseInputDoFn()).with_outputs(DEAD, TEXTS, main="pages")
         )
-        pages = parsed.pages  # pages to extract, and articles of records that came with their text
+        pages, text_articles = parsed.pages, parsed[TEXTS]  # pages to extract; records that came with their text
         dead_letters.append(parsed[DEAD])
 
     extracted = pages | "Extract" >> Extract()
     dead_letters.append(extracted[DEAD])
     articles = extracted.articles
+    if text_articles is not None:
+        articles = (articles, text_articles) | "AllArticles" >> beam.Flatten()
 
     # What earlier runs saw: the segments committed now; a run committing meanwhile is seen by the next run.
     # With none (a first run, a new --state), the steps that read and match them are left out: 14 of the

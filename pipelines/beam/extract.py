@@ -21,7 +21,7 @@ from pipelines.inputs import (
     parse_input_line,
     read_oversized,
 )
-from schemas.records import Article, DeadLetter, FetchedPage, entry_to_json
+from schemas.records import DeadLetter, FetchedPage, entry_to_json
 
 INPUT_READ_BUFFER = 1 << 20
 
@@ -87,9 +87,12 @@ class ReadInputLines(beam.io.ReadFromText):
         super().__init__(file_pattern, coder=coders.BytesCoder(), **kwargs)
 
 
+TEXTS = "texts"
+
+
 class ParseInputDoFn(BatchingDoFn):
-    """A line of an --input file (bytes) -> FetchedPage (html) or Article (text: ExtractDoFn passes it on as it
-    is); bad lines to dead letters, with the line (bytes that are not UTF-8 as \\x escapes).
+    """A line of an --input file (bytes) -> FetchedPage (html, the main output) or Article (a record that came
+    with its text, on TEXTS); bad lines to dead letters, with the line (bytes that are not UTF-8 as \\x escapes).
 
     Lines are parsed BATCH at a time, then extracted one by one: less of the pipeline's own work than parsing
     each line right before its extraction (bench/bench_scale.py measures that work against extraction alone)."""
@@ -116,7 +119,7 @@ class ParseInputDoFn(BatchingDoFn):
             if isinstance(parsed, TextRecord):
                 article = article_from_text(parsed.entry, parsed.text, parsed.fetched_at)
                 self.texts.inc()
-                yield article
+                yield TaggedOutput(TEXTS, article)
             else:
                 yield parsed
         except (InputRecordError, ExtractionError) as exc:
@@ -126,9 +129,7 @@ class ParseInputDoFn(BatchingDoFn):
 
 
 class ExtractDoFn(beam.DoFn):
-    """FetchedPage -> Article; pages with no usable body to dead letters. An Article (a backfill record
-    that came with its text) passes as it is: one stream of articles, and no Flatten, which the
-    DirectRunner would pay for by writing every article out and reading it back."""
+    """FetchedPage -> Article; pages with no usable body to dead letters."""
 
     def __init__(self) -> None:
         self.extracted = counter("articles_extracted")
@@ -138,10 +139,7 @@ class ExtractDoFn(beam.DoFn):
     def setup(self) -> None:
         self.extractor = ArticleExtractor()
 
-    def process(self, page: FetchedPage | Article) -> Iterator[Any]:
-        if isinstance(page, Article):
-            yield page
-            return
+    def process(self, page: FetchedPage) -> Iterator[Any]:
         try:
             article = self.extractor.extract(page)
         except ExtractionError as exc:
@@ -154,7 +152,7 @@ class ExtractDoFn(beam.DoFn):
 
 
 class Extract(beam.PTransform):
-    """Pages (and text records) -> articles (`articles`) and dead letters (DEAD): the extract stage."""
+    """Pages -> articles (`articles`) and dead letters (DEAD): the extract stage."""
 
     def expand(self, pages: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         return pages | "Extract" >> beam.ParDo(ExtractDoFn()).with_outputs(DEAD, main="articles")
