@@ -12,8 +12,9 @@ import feedparser
 import yaml
 
 from connectors import files
+from connectors.feedstate import EntryStatus, FeedState, PollKind, PollOutcome, entry_keys
 from connectors.http import Fetcher, FetchError
-from schemas.records import FeedConfig, FeedEntry
+from schemas.records import DeadLetter, FeedConfig, FeedEntry
 
 
 class FeedsFileError(ValueError):
@@ -175,3 +176,68 @@ def parse_feed(feed: FeedConfig, body: bytes, headers: dict[str, str], base_url:
             )
         )
     return result
+
+
+@dataclass
+class PolledFeed:
+    """What one poll of a feed hands on: the entries to fetch, the dead letters (the feed unreadable, an entry
+    without a usable link), the outcome its state records, and the counts of the run summary."""
+
+    entries: list[FeedEntry]
+    dead_letters: list[DeadLetter]
+    outcome: PollOutcome
+    counts: dict[str, int]
+
+
+def poll_feed(poller: FeedPoller, feed: FeedConfig, state: FeedState | None = None,
+              now: dt.datetime | None = None) -> PolledFeed:
+    """The poll stage for one feed. With its state from earlier runs (`state`, and the run's clock `now`): the
+    poll is conditional, a feed backing off is not polled, a 304 is not parsed, entries seen before are not
+    handed on unless the feed says they were updated since (FeedState.wants), and pending entries whose retry
+    is due are handed on whatever the poll's outcome. Without state every entry is new."""
+    polled = _poll(poller, feed, state, now)
+    if state is None or not state.pending or now is None:
+        return polled
+    retries = [FeedEntry(**{**f.entry, "authors": tuple(f.entry.get("authors", ()))}) for f in state.due_retries(now)]
+    polled.counts["fetch_retries"] = len(retries)
+    polled.counts["entries_retry_waiting"] = len(state.pending) - len(retries)
+    polled.entries[:0] = retries
+    return polled
+
+
+def _poll(poller: FeedPoller, feed: FeedConfig, state: FeedState | None, now: dt.datetime | None) -> PolledFeed:
+    if state is not None and now is not None and not state.due(now):
+        return PolledFeed([], [], PollOutcome(PollKind.BACKED_OFF), {"feeds_backed_off": 1})
+    counts = {"feeds_polled": 1}
+    try:
+        result = poller.poll(feed, state.conditional_headers() if state is not None else None)
+    except FeedError as exc:
+        counts["feeds_failed"] = 1
+        letter = DeadLetter("poll", str(exc), feed.url, {"feed": vars(feed)})
+        return PolledFeed([], [letter], PollOutcome(PollKind.FAILED, error=str(exc)), counts)
+    if result.not_modified:
+        counts["feeds_not_modified"] = 1
+        outcome = PollOutcome(PollKind.NOT_MODIFIED, etag=result.etag, last_modified=result.last_modified)
+        return PolledFeed([], [], outcome, counts)
+    counts["entries_seen"] = len(result.entries) + len(result.skipped)
+    counts["entries_skipped"] = len(result.skipped)
+    # The ref names the refused link where there is one (the feed is in the input either way).
+    letters = [DeadLetter("poll", reason, ref.get("link") or feed.url, {"feed": vars(feed), "entry": ref})
+               for ref, reason in result.skipped]
+    known = state or FeedState()
+    entries: list[FeedEntry] = []
+    listed: list[str] = []
+    for entry in result.entries:
+        listed += entry_keys(entry.link, entry.guid)
+        status = known.wants(entry.link, entry.guid, entry.updated_at, entry.published_at)
+        if status is EntryStatus.SEEN:
+            counts["entries_already_seen"] = counts.get("entries_already_seen", 0) + 1
+            continue
+        if state is not None and state.is_pending(entry.link):
+            continue  # handed on (and counted) from the state when its retry is due: see poll_feed
+        if status is EntryStatus.UPDATED:
+            counts["entries_updated"] = counts.get("entries_updated", 0) + 1
+        entries.append(entry)
+    outcome = PollOutcome(PollKind.OK, etag=result.etag, last_modified=result.last_modified,
+                          entries=len(result.entries), listed=tuple(listed))
+    return PolledFeed(entries, letters, outcome, counts)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
-from connectors.feeds import FeedError, FeedPoller, FeedsFileError, load_feeds, parse_feed
+from connectors.feeds import FeedError, FeedPoller, FeedsFileError, load_feeds, parse_feed, poll_feed
+from connectors.feedstate import FeedState, PollKind
 from connectors.http import FetchPolicy, HttpFetcher
+from connectors.urls import url_key
 from schemas.records import FeedConfig, FeedEntry, entry_to_json
 from tests.conftest import shared_data
 
@@ -62,6 +65,49 @@ def test_poller_over_http(server, sample):
     assert len(result.entries) == 5
     with pytest.raises(FeedError, match="HTTP 404"):
         poller.poll(FeedConfig(url=server.url("/nope.xml")))
+
+
+NOW = dt.datetime(2022, 1, 24, 12, 0, tzinfo=dt.UTC)
+
+
+def test_poll_feed_without_state_hands_on_every_entry_and_dead_letters_the_linkless(server, sample):
+    server.route("/world.xml", read(sample, "frontline-world.xml"), content_type="application/rss+xml")
+    poller = FeedPoller(HttpFetcher(FetchPolicy(allow_hosts=("127.0.0.0/8",))))
+    polled = poll_feed(poller, FeedConfig(url=server.url("/world.xml")))
+    assert len(polled.entries) == 5
+    assert [letter.reason for letter in polled.dead_letters] == ["entry has no usable http(s) link"]
+    assert polled.outcome.kind is PollKind.OK and polled.outcome.entries == 5
+    assert polled.counts == {"feeds_polled": 1, "entries_seen": 6, "entries_skipped": 1}
+
+
+def test_poll_feed_with_state_skips_seen_entries_hands_on_due_retries_and_respects_backoff(server, sample):
+    server.route("/world.xml", read(sample, "frontline-world.xml"), content_type="application/rss+xml")
+    poller = FeedPoller(HttpFetcher(FetchPolicy(allow_hosts=("127.0.0.0/8",))))
+    feed = FeedConfig(url=server.url("/world.xml"))
+    links = [entry.link for entry in poll_feed(poller, feed).entries]
+    # (the first two entries are one story under two tracking links: links[2] onwards are each their own)
+    retry = {"entry": entry_to_json(FeedEntry(link=links[3], feed_url=feed.url)), "keys": [url_key(links[3])],
+             "attempts": 1, "first_failed": "2022-01-24T10:00:00Z", "last_error": "HTTP 503"}
+    state = FeedState(seen={url_key(links[2]): "2022-01-24T10:00:00Z"}, pending={url_key(links[3]): retry})
+    polled = poll_feed(poller, feed, state, NOW)
+    # The seen entry is left out; the pending one comes once, from the state, first.
+    assert [entry.link for entry in polled.entries] == [links[3], links[0], links[1], links[4]]
+    assert polled.counts["entries_already_seen"] == 1 and polled.counts["fetch_retries"] == 1
+    hits = server.routes["/world.xml"].hits
+    backing_off = FeedState(next_attempt_at="2022-01-24T13:00:00Z", pending={url_key(links[3]): retry})
+    polled = poll_feed(poller, feed, backing_off, NOW)
+    assert polled.outcome.kind is PollKind.BACKED_OFF and server.routes["/world.xml"].hits == hits
+    assert [entry.link for entry in polled.entries] == [links[3]]  # a due retry goes on while its feed backs off
+
+
+def test_poll_feed_that_fails_is_a_dead_letter_and_a_failed_outcome(server):
+    server.route("/down.xml", b"busy", status=503)
+    poller = FeedPoller(HttpFetcher(FetchPolicy(allow_hosts=("127.0.0.0/8",), retries=0)))
+    polled = poll_feed(poller, FeedConfig(url=server.url("/down.xml")), FeedState(), NOW)
+    assert polled.entries == [] and polled.outcome.kind is PollKind.FAILED
+    [letter] = polled.dead_letters
+    assert letter.stage == "poll" and "503" in letter.reason and polled.outcome.error == letter.reason
+    assert polled.counts == {"feeds_polled": 1, "feeds_failed": 1}
 
 
 def test_feeds_file(tmp_path):
