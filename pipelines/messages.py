@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from schemas.records import DeadLetter
+
 # Pub/Sub's limits (https://cloud.google.com/pubsub/quotas#resource_limits). A publish request carries the
 # data, the attributes and the ordering key under 10 MB; data is kept well under it so attributes and
 # protobuf framing always fit.
@@ -149,6 +151,15 @@ def event_message(event: dict[str, Any], ordering_attribute: str | None = None,
     attributes = event_attributes(fitted)
     key = attributes.get(ordering_attribute, "") if ordering_attribute else ""
     return EventMessage(event["event_id"], data, attributes, _cut_utf8(key, MAX_ORDERING_KEY_BYTES), trimmed)
+
+
+def encode_event(event: dict[str, Any], ordering_attribute: str | None = None,
+                 max_data_bytes: int = MAX_DATA_BYTES) -> EventMessage | DeadLetter:
+    """The event's message, or a dead letter (stage publish) when it is too large even without its text."""
+    try:
+        return event_message(event, ordering_attribute, max_data_bytes)
+    except EventTooLargeError as exc:
+        return DeadLetter("publish", str(exc), event["event_id"], {"event": event})
 
 
 def dead_letter_data(letter: dict[str, Any]) -> bytes:

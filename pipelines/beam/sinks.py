@@ -21,12 +21,11 @@ from pipelines.beam import DEAD, counter
 from pipelines.messages import (
     MAX_DATA_BYTES,
     EventMessage,
-    EventTooLargeError,
     check_topic_path,
     dead_letter_data,
     dead_letter_message,
+    encode_event,
     event_data,
-    event_message,
 )
 from schemas.records import DeadLetter
 
@@ -204,19 +203,6 @@ def publish_retry(policy: PublishPolicy) -> Any:
                        multiplier=policy.backoff_multiplier, timeout=policy.timeout)
 
 
-def encode_event(event: dict[str, Any], ordering_attribute: str | None, max_data_bytes: int,
-                 failed: Any, trimmed: Any) -> EventMessage | DeadLetter:
-    """The event's message, or a dead letter when it is too large even without its text (both counted)."""
-    try:
-        message = event_message(event, ordering_attribute, max_data_bytes)
-    except EventTooLargeError as exc:
-        failed.inc()
-        return DeadLetter("publish", str(exc), event["event_id"], {"event": event})
-    if message.trimmed:
-        trimmed.inc()
-    return message
-
-
 class _PublisherDoFn(beam.DoFn):
     """A DoFn that owns one publisher client for its lifetime and awaits its bundle's publishes."""
 
@@ -283,10 +269,13 @@ class PublishEventsDoFn(_PublisherDoFn):
 
     def process(self, event: dict[str, Any], timestamp: Any = beam.DoFn.TimestampParam,
                 window: Any = beam.DoFn.WindowParam) -> Iterator[Any]:
-        message = encode_event(event, self.ordering_attribute, self.policy.max_data_bytes, self.failed, self.trimmed)
+        message = encode_event(event, self.ordering_attribute, self.policy.max_data_bytes)
         if isinstance(message, DeadLetter):
+            self.failed.inc()
             yield TaggedOutput(DEAD, message)
             return
+        if message.trimmed:
+            self.trimmed.inc()
         future = self._publish(self.topic, message.data, message.attributes, message.ordering_key)
         self.pending.append((_Pending(message, event, (timestamp, window)), future))
 
