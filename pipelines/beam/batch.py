@@ -7,7 +7,7 @@ import os
 import secrets
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
@@ -18,7 +18,6 @@ from connectors.archive import join_parts, parts_folder
 from connectors.feeds import load_feeds
 from connectors.feedstate import NAMESPACE as FEEDS_STATE
 from connectors.feedstate import FeedState, load_feed_states, next_state, retry_attempts
-from connectors.http import FetchPolicy
 from connectors.state import StateLog, StateRecord, default_state_root, format_time
 from pipelines import __version__, sample_path
 from pipelines.beam import DEAD, FEED_STATE, FETCH_OUTCOME, FetchSettings
@@ -33,6 +32,7 @@ from pipelines.beam.runners import local_runner
 from pipelines.beam.sinks import DEAD_LETTERS, EVENTS, PublishPolicy, PubSubSink, WriteRunFiles, finish_run_files
 from pipelines.beam.summary import (
     SUMMARY_FILE,
+    JobPlan,
     collect_counts,
     failing_as_run_failed,
     fetch_policy,
@@ -47,31 +47,23 @@ from pipelines.messages import check_topic_path
 SINKS = ("files", "pubsub")
 
 
-@dataclass(frozen=True)
-class RunPlan:
-    """What one run reads and where it writes, resolved from the options."""
+@dataclass(frozen=True, kw_only=True)
+class RunPlan(JobPlan):
+    """What one batch run reads and where it writes, resolved from the options."""
 
-    run_id: str
     out: str
-    feeds: tuple | None
     input: str | None
-    replay: str | None
-    policy: FetchPolicy
-    only_conflict: bool
     state: str
     retention: dt.timedelta
     flag_duplicates: bool = False
     near_dup: NearDupSettings = DEFAULT_SETTINGS
     started_at: dt.datetime = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     archive: str | None = None
+    sinks: tuple[str, ...] = ("files",)
 
     @property
     def fetch_settings(self) -> FetchSettings:
         return FetchSettings(self.replay, parts_folder(self.archive) if self.archive else None, self.run_id)
-    sinks: tuple[str, ...] = ("files",)
-    pubsub_topic: str | None = None
-    ordering_key: str | None = None
-    publish_policy: PublishPolicy = field(default_factory=PublishPolicy)
 
     def state_log(self, namespace: str) -> StateLog:
         return StateLog(self.state, namespace)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
@@ -13,7 +13,6 @@ from apache_beam.transforms.periodicsequence import PeriodicImpulse, RebaseMode
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
 
 from connectors.feeds import load_feeds
-from connectors.http import FetchPolicy
 from connectors.urls import url_key
 from pipelines.beam import DEAD, counter
 from pipelines.beam.dedup import FirstSeen, StreamingDedup
@@ -24,7 +23,7 @@ from pipelines.beam.options import RunOptions, SitrepOptions, StreamOptions
 from pipelines.beam.poll import PollFeeds
 from pipelines.beam.runners import local_runner
 from pipelines.beam.sinks import DeadLetterTopicSink, PublishPolicy, PubSubSink
-from pipelines.beam.summary import collect_counts, failing_as_run_failed, fetch_policy, new_run_id
+from pipelines.beam.summary import JobPlan, collect_counts, failing_as_run_failed, fetch_policy, new_run_id
 from pipelines.beam.tag import TagToEvent
 from pipelines.messages import check_topic_path
 from schemas.records import DeadLetter, FeedConfig, FeedEntry
@@ -36,22 +35,16 @@ LOG = logging.getLogger(__name__)
 MIN_PUBLISH_SECONDS = 5.0
 
 
-@dataclass(frozen=True)
-class StreamPlan:
-    """What the streaming job polls, how often, for how long, and where it publishes."""
+@dataclass(frozen=True, kw_only=True)
+class StreamPlan(JobPlan):
+    """What the streaming job polls, how often and for how long, and where its dead letters go."""
 
-    run_id: str
     feeds: tuple[FeedConfig, ...]
-    policy: FetchPolicy
-    replay: str | None
-    topic: str
+    pubsub_topic: str
     dead_letter_topic: str | None
-    ordering_key: str | None
-    only_conflict: bool
     interval: float
     duration: float | None
     expiry: float
-    publish_policy: PublishPolicy = field(default_factory=PublishPolicy)
 
 
 def entry_version(entry: FeedEntry) -> str:
@@ -79,7 +72,7 @@ def plan_stream(options: SitrepOptions, stream: StreamOptions) -> StreamPlan:
         feeds=tuple(load_feeds(options.feeds)),
         policy=fetch_policy(options),
         replay=options.replay,
-        topic=check_topic_path(options.pubsub_topic),
+        pubsub_topic=check_topic_path(options.pubsub_topic),
         dead_letter_topic=check_topic_path(stream.dead_letter_topic, "--dead-letter-topic")
         if stream.dead_letter_topic else None,
         ordering_key=options.ordering_key,
@@ -130,7 +123,8 @@ def build_streaming_pipeline(pipeline: beam.Pipeline, plan: StreamPlan) -> None:
     )
     # The same sink as the batch job on every runner: a message that cannot be published is a dead letter
     # with its event, where Beam's WriteToPubSub would retry it without end.
-    unpublished = events.events | "PublishEvents" >> PubSubSink(plan.topic, plan.ordering_key, plan.publish_policy)
+    unpublished = events.events | "PublishEvents" >> PubSubSink(plan.pubsub_topic, plan.ordering_key,
+                                                                plan.publish_policy)
     letters = (
         (polled[DEAD], fetched[DEAD], extracted[DEAD], events[DEAD], unpublished)
         | "AllDeadLetters" >> beam.Flatten()
@@ -153,9 +147,9 @@ def run_stream(argv: list[str], wait: bool = True) -> dict[str, Any]:
         result = pipeline.run()
         job = dry_run_job(result)
         if job is not None:
-            return {"run_id": plan.run_id, "dry_run": job, "topic": plan.topic}
+            return {"run_id": plan.run_id, "dry_run": job, "topic": plan.pubsub_topic}
         if not wait:
-            return {"run_id": plan.run_id, "submitted": True, "topic": plan.topic}
+            return {"run_id": plan.run_id, "submitted": True, "topic": plan.pubsub_topic}
         result.wait_until_finish()
-    return {"run_id": plan.run_id, "seconds": round(time.monotonic() - started, 2), "topic": plan.topic,
+    return {"run_id": plan.run_id, "seconds": round(time.monotonic() - started, 2), "topic": plan.pubsub_topic,
             "counts": collect_counts(result)}

@@ -8,6 +8,7 @@ import datetime as dt
 import secrets
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from apache_beam.metrics.metric import MetricsFilter
@@ -15,8 +16,25 @@ from apache_beam.metrics.metric import MetricsFilter
 from connectors.http import FetchPolicy, parse_allow_hosts, user_agent_for
 from pipelines.beam import NAMESPACE
 from pipelines.beam.options import SitrepOptions
+from pipelines.beam.sinks import PublishPolicy
+from schemas.records import FeedConfig
 
 SUMMARY_FILE = "run-summary.json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobPlan:
+    """What the batch run and the streaming job both resolve from their options: the run's id, the feeds and
+    how they are fetched, what is left out, and where and how events are published."""
+
+    run_id: str
+    feeds: tuple[FeedConfig, ...] | None
+    policy: FetchPolicy
+    replay: str | None
+    only_conflict: bool
+    pubsub_topic: str | None = None
+    ordering_key: str | None = None
+    publish_policy: PublishPolicy = field(default_factory=PublishPolicy)
 
 
 SUMMARY_COUNTERS = (
