@@ -283,9 +283,9 @@ def page_text_chars(tree: HtmlElement) -> int:
 
 def _clean_body(text: str, title: str) -> str:
     lines = [line.strip() for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    if lines and title and lines[0].casefold() == title.strip().casefold():
-        lines = lines[1:]
+    # The headline is not body text, where trafilatura puts it first or (a page's heading after its lede) later.
+    headline = title.strip().casefold()
+    lines = [line for line in lines if line and line.casefold() != headline]
     while lines and _SLUG_LINE.fullmatch(lines[-1]):
         lines.pop()
     return "\n".join(lines)
