@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
+import subprocess
+import sys
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ from pipelines.report.worldmap import (
 )
 from pipelines.testing.browser import INSTALL_HINT, chromium_available, chromium_page
 
+ROOT = Path(__file__).resolve().parents[1]
 LEAD_SCREENSHOT = Path("/tmp/sitrep-report.png")
 
 
@@ -131,6 +135,15 @@ def test_the_command_prints_where_it_wrote_and_takes_an_output_file(sample: dict
     assert main(["report", str(sample["out"]), "--run", sample["run_id"], "-o", str(target)]) == ExitStatus.OK
     assert capsys.readouterr().out.strip() == str(target)
     assert target.read_text(encoding="utf-8") == sample["html"]
+
+
+def test_a_local_report_does_not_load_beam(sample: dict[str, Any]) -> None:
+    script = ("import json, sys\nfrom pipelines.cli import main\n"
+              f"status = main(['report', {str(sample['out'])!r}, '-o', {str(sample['out'] / 'again.html')!r}])\n"
+              "print(json.dumps([status, 'apache_beam' in sys.modules]), file=sys.stderr)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == [ExitStatus.OK, False]
 
 
 # Which run

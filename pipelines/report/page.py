@@ -13,7 +13,7 @@ from pipelines.report import figures
 from pipelines.report.charts import Series, horizontal_bars, legend, stacked_columns
 from pipelines.report.runs import RunOutput
 from pipelines.report.topology import Shape
-from pipelines.report.worldmap import world_map
+from pipelines.report.worldmap import shade, world_map
 
 # Okabe-Ito colours (told apart with colour-blind sight too), one per ACLED event type, in the taxonomy's order.
 TYPE_COLOURS = {
@@ -171,22 +171,21 @@ def _map(run: RunOutput, countries: list[Shape]) -> str:
         if numeric:
             names[numeric] = figures.country_name(code)
     dots = figures.dots(run.events)
-    most = max(by_id.values(), default=0)
-    notes = [f"{len(dots)} place(s) with coordinates; {len(by_id)} country(ies) named by conflict events"
-             + (f"; most events in one country: {most}" if most else "") + "."]
+    least, most = min(by_id.values(), default=0), max(by_id.values(), default=0)
+    notes = [f"{len(dots)} place(s) with coordinates; {len(by_id)} country(ies) named by conflict events."]
     if off_map:
         notes.append("Not on the map (no outline at this scale): " + ", ".join(sorted(off_map)) + ".")
     placeless = sum(1 for event in conflict if not event.get("locations"))
     if placeless:
         notes.append(f"{placeless} conflict event(s) name no place.")
-    keys = ('<ul class="legend"><li><span class="swatch" style="background:#fee0d2"></span>few events</li>'
-            '<li><span class="swatch" style="background:#a50f15"></span>most events</li>'
-            '<li><span class="swatch" style="background:#e5e7eb"></span>none</li>'
+    scale = "".join(f'<li><span class="swatch" style="background:{shade(n, most)}"></span>{n} event{"s" * (n != 1)}'
+                    "</li>" for n in dict.fromkeys((least, most)) if n)
+    keys = (f'<ul class="legend">{scale}<li><span class="swatch" style="background:{shade(0, most)}"></span>none</li>'
             '<li><span class="swatch dot"></span>a place in a conflict event (hover for the headline)</li>'
             '<li><span class="swatch dot other"></span>a place in another event</li></ul>')
     return (f'<section id="map"><h2>Where</h2>{world_map(countries, by_id, dots, names)}{keys}'
-            f'<p class="note">{escape(" ".join(notes))} Countries are shaded by the number of events naming them '
-            "(Equal Earth projection; outlines from Natural Earth via world-atlas).</p></section>")
+            f'<p class="note">{escape(" ".join(notes))} Countries are shaded by the number of conflict events naming '
+            "them (Equal Earth projection; outlines from Natural Earth via world-atlas).</p></section>")
 
 
 def _bars(run: RunOutput) -> str:
@@ -262,26 +261,43 @@ def _casualty_cell(event: dict[str, Any]) -> str:
     return escape(", ".join(parts)) or "–"
 
 
-def _event_row(event: dict[str, Any]) -> str:
+def _chips(labels: Any) -> str:
+    return "".join(f'<span class="chip">{escape(str(label))}</span>' for label in labels)
+
+
+def _evidence_list(event: dict[str, Any]) -> str:
+    """The event's evidence sentences, each with what it is evidence of; past the first few, folded."""
+    cited = [f"<li>{escape(sentence)} {_chips(what)}</li>" for sentence, what in evidence(event)]
+    if not cited:
+        return ""
+    shown = "".join(cited[:SHOWN_EVIDENCE])
+    if len(cited) > SHOWN_EVIDENCE:
+        shown += (f'<li class="more"><details><summary>{len(cited) - SHOWN_EVIDENCE} more evidence sentence(s)'
+                  f'</summary><ul class="evidence">{"".join(cited[SHOWN_EVIDENCE:])}</ul></details></li>')
+    return f'<ul class="evidence">{shown}</ul>'
+
+
+def _headline(event: dict[str, Any], css: str) -> str:
+    """The title, linked to the article when its URL is http(s); otherwise text that says the link was refused."""
     title = escape(str(event.get("title") or "(no title)"))
     href = safe_href(event.get("canonical_url")) or safe_href(event.get("url"))
-    headline = (f'<a class="title" href="{escape(href)}" rel="noopener noreferrer">{title}</a>' if href
-                else f'<span class="title">{title}</span> <span class="id">(link refused: not http(s))</span>')
-    source = (event.get("source") or {}).get("name") or (event.get("source") or {}).get("domain") or ""
-    cited = [f"<li>{escape(s)} {''.join(f'<span class=chip>{escape(w)}</span>' for w in what)}</li>"
-             for s, what in evidence(event)]
-    sentences = "".join(cited[:SHOWN_EVIDENCE])
-    if len(cited) > SHOWN_EVIDENCE:
-        sentences += (f"<li class=more><details><summary>{len(cited) - SHOWN_EVIDENCE} more evidence sentence(s)"
-                      f"</summary><ul class=evidence>{''.join(cited[SHOWN_EVIDENCE:])}</ul></details></li>")
+    if href:
+        return f'<a class="{css}" href="{escape(href)}" rel="noopener noreferrer">{title}</a>'
+    return f'<span class="{css}">{title}</span> <span class="id">(link refused: not http(s))</span>'
+
+
+def _published(event: dict[str, Any]) -> str:
     moment = figures.when(event)
+    return escape(moment.strftime("%Y-%m-%d %H:%M") if moment else "–")
+
+
+def _event_row(event: dict[str, Any]) -> str:
+    source = (event.get("source") or {}).get("name") or (event.get("source") or {}).get("domain") or ""
     countries = ", ".join(figures.country_name(code) for code in figures.countries_of(event)) or "–"
-    topics = "".join(f'<span class="chip">{escape(str(t.get("label") or t.get("code")))}</span>'
-                     for t in event.get("topics") or ())
-    return (f'<tr class="event" data-event-id="{escape(str(event.get("event_id")))}">'
-            f"<td>{escape(moment.strftime('%Y-%m-%d %H:%M') if moment else '–')}</td>"
-            f'<td>{headline}<div class="id">{escape(str(source))} · {escape(str(event.get("event_id")))}</div>'
-            f'{f"<ul class=evidence>{sentences}</ul>" if sentences else ""}</td>'
+    topics = _chips(t.get("label") or t.get("code") for t in event.get("topics") or ())
+    return (f'<tr class="event" data-event-id="{escape(str(event.get("event_id")))}"><td>{_published(event)}</td>'
+            f'<td>{_headline(event, "title")}<div class="id">{escape(str(source))} · '
+            f'{escape(str(event.get("event_id")))}</div>{_evidence_list(event)}</td>'
             f"<td>{escape(countries)}</td><td>{topics}</td><td>{_casualty_cell(event)}</td>"
             f'<td class="n">{escape(str(event.get("revision")))}</td></tr>')
 
@@ -291,13 +307,9 @@ def _newest_first(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _other_row(event: dict[str, Any]) -> str:
-    title = escape(str(event.get("title") or "(no title)"))
-    href = safe_href(event.get("canonical_url")) or safe_href(event.get("url"))
-    headline = f'<a href="{escape(href)}" rel="noopener noreferrer">{title}</a>' if href else title
-    moment = figures.when(event)
     score = (event.get("conflict") or {}).get("score")
     return (f'<tr class="other-event" data-event-id="{escape(str(event.get("event_id")))}">'
-            f"<td>{escape(moment.strftime('%Y-%m-%d %H:%M') if moment else '–')}</td><td>{headline}</td>"
+            f'<td>{_published(event)}</td><td>{_headline(event, "other-title")}</td>'
             f'<td class="n">{escape(str(score))}</td><td class="n">{escape(str(event.get("revision")))}</td></tr>')
 
 
