@@ -178,6 +178,18 @@ def test_a_folder_without_a_run_is_a_usage_error(tmp_path: Path, capsys: pytest.
         read_run(str(tmp_path / "not-there"))
 
 
+def test_a_broken_summary_is_a_usage_error_and_an_unwritable_page_a_failure(
+        sample: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "run-summary.json").write_text('{"run_id": ', encoding="utf-8")  # cut short
+    assert main(["report", str(tmp_path)]) == ExitStatus.USAGE
+    assert "not a run summary" in capsys.readouterr().err
+    blocked = tmp_path / "a-file"
+    blocked.write_text("", encoding="utf-8")
+    assert main(["report", str(sample["out"]), "-o", str(blocked / "page.html")]) == ExitStatus.FAILED
+    error = capsys.readouterr().err
+    assert error.startswith("sitrep report: ") and len(error.strip().splitlines()) == 1
+
+
 def test_an_empty_run_still_makes_a_page_that_says_so(sample: dict[str, Any], tmp_path: Path) -> None:
     run_id = "20240101T000000Z-000000"
     counts = {key: 0 for key in sample["summary"]["counts"]}

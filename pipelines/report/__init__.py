@@ -40,6 +40,8 @@ def write_report(folder: str, run_id: str | None = None, output: str | None = No
 
 
 def command(args: argparse.Namespace) -> int:
+    """Write the page and print where it went; a folder without the run is a usage error (2), a file that
+    cannot be read or written a failure (1), each told in one line."""
     from pipelines.cli import ExitStatus  # here, not at the top: the CLI imports this package
     from pipelines.report.runs import RunNotFoundError
 
@@ -48,5 +50,8 @@ def command(args: argparse.Namespace) -> int:
     except RunNotFoundError as exc:
         print(f"sitrep report: {exc}", file=sys.stderr)
         return ExitStatus.USAGE
+    except OSError as exc:  # a folder or page that cannot be read or written (connectors.files.StoreError too)
+        print(f"sitrep report: {exc}", file=sys.stderr)
+        return ExitStatus.FAILED
     print(path)
     return ExitStatus.OK

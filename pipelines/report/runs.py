@@ -4,6 +4,8 @@ its events and its dead letters."""
 from __future__ import annotations
 
 import json
+import os
+import posixpath
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,12 +14,13 @@ from typing import Any
 from connectors import files
 
 SUMMARY_FILE = "run-summary.json"
-_RUN_SUMMARY = re.compile(r"run-summary-(.+)\.json$")
+_RUN_SUMMARY = re.compile(r"run-summary-(.+)\.json")
 _STARTED = re.compile(r"^(\d{8}T\d{6}Z)")
 
 
 class RunNotFoundError(LookupError):
-    """A folder with no run, or without the run asked for; the message lists the runs it has."""
+    """A folder with no run, without the run asked for (the message lists the runs it has), or whose summary
+    is not one."""
 
 
 @dataclass(frozen=True)
@@ -43,19 +46,30 @@ class RunOutput:
 
 def run_ids(folder: str) -> list[str]:
     """The runs with a summary in the folder, oldest first (run ids sort by their start time)."""
-    found = (_RUN_SUMMARY.search(path) for path in files.matching(files.join(folder, "run-summary-*.json")))
-    return sorted(match.group(1) for match in found if match)
+    names = (posixpath.basename(path.replace(os.sep, "/")) for path in
+             files.matching(files.join(folder, "run-summary-*.json")))
+    return sorted(match.group(1) for match in map(_RUN_SUMMARY.fullmatch, names) if match)
 
 
 def latest_run_id(folder: str) -> str | None:
     """The run run-summary.json names (the latest to finish), else the newest run with a summary."""
     path = files.join(folder, SUMMARY_FILE)
     if files.exists(path):
-        run_id = json.loads(files.read_bytes(path)).get("run_id")
+        run_id = _summary(path).get("run_id")
         if isinstance(run_id, str) and run_id:
             return run_id
     known = run_ids(folder)
     return known[-1] if known else None
+
+
+def _summary(path: str) -> dict[str, Any]:
+    try:
+        summary = json.loads(files.read_bytes(path))
+    except ValueError as exc:
+        raise RunNotFoundError(f"{path}: not a run summary ({exc})") from exc
+    if not isinstance(summary, dict):
+        raise RunNotFoundError(f"{path}: not a run summary (not a JSON object)")
+    return summary
 
 
 def _lines(paths: list[str]) -> tuple[list[dict[str, Any]], int]:
@@ -96,7 +110,7 @@ def read_run(folder: str, run_id: str | None = None) -> RunOutput:
     if not files.exists(summary_path):
         listed = ", ".join(known) if known else "none"
         raise RunNotFoundError(f"{folder}: no run {chosen} (runs here: {listed})")
-    summary = json.loads(files.read_bytes(summary_path))
+    summary = _summary(summary_path)
     events, bad_events = _lines(files.matching(files.join(folder, f"events-{chosen}-*.jsonl")))
     letters, bad_letters = _lines(files.matching(files.join(folder, f"dead-letters-{chosen}-*.jsonl")))
     return RunOutput(folder=folder, run_id=chosen, summary=summary, events=latest_revisions(events),
