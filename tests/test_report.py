@@ -19,7 +19,7 @@ import pytest
 from pipelines.cli import ExitStatus, main
 from pipelines.report import write_report
 from pipelines.report.figures import casualties_by_country, country_counts, dots, feed_health, timeline
-from pipelines.report.page import safe_href
+from pipelines.report.page import FILTER_SCRIPT, safe_href
 from pipelines.report.runs import RunNotFoundError, latest_run_id, read_run
 from pipelines.report.topology import countries, decode_arcs, ring, shapes
 from pipelines.report.worldmap import (
@@ -120,7 +120,9 @@ def test_the_page_references_nothing_outside_itself(sample: dict[str, Any]) -> N
     html = sample["html"]
     for event in (e for e in sample["events"] if not e["conflict"]["is_conflict"]):
         assert f'<tr class="other-event" data-event-id="{event["event_id"]}"' in html
-    assert "<script" not in html and "<img" not in html and "<link" not in html and "@import" not in html
+    assert re.findall(r"<script>(.*?)</script>", html, re.S) == [FILTER_SCRIPT]  # its own filter, nothing else
+    assert html.count("<script") == 1
+    assert "<img" not in html and "<link" not in html and "@import" not in html and "url(" not in html
     assert re.findall(r'\ssrc="', html) == []
     assert {urlsplit_scheme(href) for href in re.findall(r'href="([^"]*)"', html)} == {"https"}
 
@@ -237,17 +239,33 @@ def test_feed_text_is_escaped_and_a_non_http_link_is_refused(sample: dict[str, A
 @pytest.mark.skipif(not chromium_available(), reason=INSTALL_HINT)
 def test_hostile_text_stays_text_in_chromium(sample: dict[str, Any], tmp_path: Path) -> None:
     page_file = _hostile_run(sample, tmp_path)
+    dialogs: list[str] = []
     with chromium_page() as browsed:
+        browsed.page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         browsed.page.goto(page_file.as_uri())
+        browsed.page.hover("tr.event .evidence li")  # where the hostile evidence's onmouseover would fire
         found = browsed.page.evaluate("""() => ({
-            scripts: document.querySelectorAll('script').length,
+            scripts: [...document.querySelectorAll('script')].map(s => s.textContent),
+            handlers: [...document.querySelectorAll('*')].filter(
+                e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
             images: document.querySelectorAll('img').length,
             hrefs: [...document.querySelectorAll('a[href]')].map(a => a.href),
             title: document.querySelector('tr.event .title').textContent,
             forged: document.querySelectorAll('h1').length,
         })""")
-    assert found == {"scripts": 0, "images": 0, "hrefs": [], "title": HOSTILE_TITLE, "forged": 1}
-    assert browsed.console_errors == [] and browsed.outside == []
+        errors_before = list(browsed.console_errors)
+        # Were a string ever left unescaped, the page's policy would still refuse to run a script it brought.
+        tampered = tmp_path / "tampered.html"
+        tampered.write_text(page_file.read_text(encoding="utf-8").replace(
+            "<main>", "<main><script>window.pwned = 1</script>", 1), encoding="utf-8")
+        browsed.page.goto(tampered.as_uri())
+        pwned = browsed.page.evaluate("typeof window.pwned")
+        filter_runs = browsed.page.is_visible("#filter")
+    assert found == {"scripts": [FILTER_SCRIPT], "handlers": 0, "images": 0, "hrefs": [], "title": HOSTILE_TITLE,
+                     "forged": 1}
+    assert dialogs == [] and errors_before == [] and browsed.outside == []
+    assert pwned == "undefined" and filter_runs
+    assert any("Content Security Policy" in error for error in browsed.console_errors)
 
 
 # Drawn, in the browser
@@ -276,6 +294,13 @@ def test_chromium_draws_the_charts_and_the_map_and_asks_nothing_of_the_network(s
                 legend: document.querySelectorAll('#timeline .legend li').length,
             };
         }""")
+        rows = "table.events.conflict tbody tr"
+        visible = f"[...document.querySelectorAll('{rows}')].filter(r => r.getClientRects().length).length"
+        all_rows = browsed.page.evaluate(visible)
+        browsed.page.fill("#filter", "mali")
+        filtered = browsed.page.evaluate(visible)
+        said = browsed.page.text_content("#filter-count")
+        browsed.page.fill("#filter", "")
         screenshot = sample["out"] / "report.png"
         browsed.page.screenshot(path=str(screenshot), full_page=True)
     shutil.copy(screenshot, LEAD_SCREENSHOT)
@@ -291,6 +316,8 @@ def test_chromium_draws_the_charts_and_the_map_and_asks_nothing_of_the_network(s
     assert drawn["legend"] >= 2
     assert browsed.outside == [] and browsed.console_errors == []
     assert screenshot.stat().st_size > 10_000
+    conflict_rows = sum(e["conflict"]["is_conflict"] for e in sample["events"])
+    assert (all_rows, filtered, said) == (conflict_rows, 1, f"1 of {conflict_rows} shown")  # the filter works
 
 
 # The pieces

@@ -4,6 +4,8 @@ is drawn only for an http(s) URL."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -31,8 +33,28 @@ HEADLINE_COUNTS = (
 )
 # Evidence sentences shown under a headline; the rest fold into a <details> the reader opens.
 SHOWN_EVIDENCE = 3
-# No script may run and nothing may be loaded, whatever the data holds: a second wall behind the escaping.
-POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+# The one script of the page: a filter over the conflict events' rows (every word typed must appear in a row).
+# The box is hidden until the script shows it, so a reader without scripts sees no dead control.
+FILTER_SCRIPT = """(() => {
+  const box = document.getElementById("filter"), said = document.getElementById("filter-count");
+  if (!box) return;
+  const rows = [...document.querySelectorAll("table.events.conflict tbody tr")];
+  box.closest(".filter").hidden = false;
+  box.addEventListener("input", () => {
+    const words = box.value.toLowerCase().split(/\\s+/).filter(Boolean);
+    let shown = 0;
+    for (const row of rows) {
+      const keep = words.every(word => row.textContent.toLowerCase().includes(word));
+      row.hidden = !keep;
+      shown += keep ? 1 : 0;
+    }
+    said.textContent = words.length ? shown + " of " + rows.length + " shown" : "";
+  });
+})();"""
+# Nothing may be loaded and no script may run but that one (allowed by its hash), whatever the data holds: a
+# second wall behind the escaping.
+POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+          f"script-src 'sha256-{base64.b64encode(hashlib.sha256(FILTER_SCRIPT.encode()).digest()).decode()}'")
 
 CSS = """
 :root { color-scheme: light; --ink: #1f2933; --muted: #616e7c; --line: #e4e7eb; --accent: #1d4ed8; }
@@ -79,6 +101,8 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
   margin: 1px 2px 1px 0; font-size: 11px; white-space: nowrap; }
 .evidence { margin: 6px 0 0; padding-left: 16px; color: #3e4c59; font-size: 12px; }
 .evidence li { margin-bottom: 3px; } .evidence .chip { background: #f1f5f9; color: var(--muted); }
+.filter { margin: 0 0 8px; color: var(--muted); } .filter input { width: 340px; max-width: 100%; padding: 4px 8px;
+  border: 1px solid #cbd2d9; border-radius: 4px; font: inherit; }
 @media (max-width: 800px) { .grid2 { grid-template-columns: 1fr; } }
 """
 
@@ -319,8 +343,11 @@ def _events(run: RunOutput) -> str:
     if not conflict:
         body = _empty("No conflict events in this run.")
     else:
-        body = ('<table class="events"><thead><tr><th>published</th><th>event and its evidence</th><th>country</th>'
-                '<th>topics</th><th>casualties</th><th class="n">rev.</th></tr></thead>'
+        body = ('<p class="filter" hidden><label>Filter events <input id="filter" type="search" '
+                'placeholder="words in a title, country, topic or evidence"></label> '
+                '<span id="filter-count"></span></p>'
+                '<table class="events conflict"><thead><tr><th>published</th><th>event and its evidence</th>'
+                '<th>country</th><th>topics</th><th>casualties</th><th class="n">rev.</th></tr></thead>'
                 f'<tbody>{"".join(_event_row(e) for e in conflict)}</tbody></table>')
     rest = ""
     if others:
@@ -345,4 +372,4 @@ def render(run: RunOutput, countries: list[Shape], type_labels: dict[str, str]) 
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>sitrep report {escape(run.run_id)}</title><style>{CSS}</style></head><body><main>"
             f"{_header(run)}{nothing}{_timeline(run, labels)}{_map(run, countries)}{_bars(run)}{_feeds(run)}"
-            f"{_events(run)}</main></body></html>\n")
+            f"{_events(run)}</main><script>{FILTER_SCRIPT}</script></body></html>\n")
