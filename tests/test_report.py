@@ -101,6 +101,10 @@ def test_the_conflict_table_lists_the_conflict_events_with_all_their_evidence(sa
     sentences = {s for e in conflict for t in e["topics"] for s in t["evidence"]}
     sentences |= {s for e in conflict for c in e["casualties"].values() if c for s in c["evidence"]}
     assert sentences and all(escape(s) in html for s in sentences)
+    syria = next(e for e in conflict if e["dedup"]["copies"])
+    row = html[html.index(f'data-event-id="{syria["event_id"]}"'):]
+    assert f'{syria["dedup"]["copies"]} copies folded in' in row[:row.index("</tr>")]
+    assert all(f'href="{escape(url)}"' in row for url in syria["dedup"]["duplicate_urls"])
     mali = next(e for e in conflict if e["casualties"]["killed"] and e["casualties"]["killed"]["count"] == 14)
     row = html[html.index(f'data-event-id="{mali["event_id"]}"'):]
     assert "14 killed, 6 abducted" in row[:row.index("</tr>")]
@@ -216,6 +220,7 @@ def _hostile_run(sample: dict[str, Any], folder: Path) -> Path:
     hostile = {**event, "event_id": "00000000-0000-5000-8000-000000000000", "title": HOSTILE_TITLE,
                "canonical_url": "javascript:alert(2)", "url": "JaVaScRiPt:alert(2)",
                "actors": [{"kind": "civilians", "name": HOSTILE_ACTOR}],
+               "dedup": {**event["dedup"], "copies": 1, "duplicate_urls": ["javascript:alert(5)"]},
                "topics": [{**event["topics"][0], "evidence": ["<b onmouseover=alert(4)>bold</b> & more"]}],
                "source": {**event["source"], "name": "</td></tr></table><h1>forged</h1>"}}
     run_id = "20240101T000000Z-e71100"

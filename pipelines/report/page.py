@@ -315,13 +315,25 @@ def _published(event: dict[str, Any]) -> str:
     return escape(moment.strftime("%Y-%m-%d %H:%M") if moment else "–")
 
 
+def _copies(event: dict[str, Any]) -> str:
+    """What deduplication folded into the event: how many copies, and links to the other URLs they were at."""
+    dedup = event.get("dedup") or {}
+    copies = dedup.get("copies")
+    if not isinstance(copies, int) or copies <= 0:
+        return ""
+    links = [f'<a href="{escape(href)}" rel="noopener noreferrer">{escape(urlsplit(href).netloc)}</a>'
+             for href in map(safe_href, dedup.get("duplicate_urls") or ()) if href]
+    also = f" (also at {', '.join(links)})" if links else ""
+    return f" · {copies} cop{'y' if copies == 1 else 'ies'} folded in{also}"
+
+
 def _event_row(event: dict[str, Any]) -> str:
     source = (event.get("source") or {}).get("name") or (event.get("source") or {}).get("domain") or ""
     countries = ", ".join(figures.country_name(code) for code in figures.countries_of(event)) or "–"
     topics = _chips(t.get("label") or t.get("code") for t in event.get("topics") or ())
     return (f'<tr class="event" data-event-id="{escape(str(event.get("event_id")))}"><td>{_published(event)}</td>'
             f'<td>{_headline(event, "title")}<div class="id">{escape(str(source))} · '
-            f'{escape(str(event.get("event_id")))}</div>{_evidence_list(event)}</td>'
+            f'{escape(str(event.get("event_id")))}{_copies(event)}</div>{_evidence_list(event)}</td>'
             f"<td>{escape(countries)}</td><td>{topics}</td><td>{_casualty_cell(event)}</td>"
             f'<td class="n">{escape(str(event.get("revision")))}</td></tr>')
 
