@@ -10,9 +10,10 @@ import re
 import shutil
 import subprocess
 import sys
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -120,19 +121,20 @@ def test_feed_health_names_each_feed_with_its_dead_letters_and_events(sample: di
         assert escape(letter["reason"]) in sample["html"]
 
 
+def test_the_events_that_are_not_conflict_news_are_listed_apart(sample: dict[str, Any]) -> None:
+    others = [e for e in sample["events"] if not e["conflict"]["is_conflict"]]
+    assert others and f"{len(others)} other event(s), not conflict news" in sample["html"]
+    for event in others:
+        assert f'<tr class="other-event" data-event-id="{event["event_id"]}"' in sample["html"]
+
+
 def test_the_page_references_nothing_outside_itself(sample: dict[str, Any]) -> None:
     html = sample["html"]
-    for event in (e for e in sample["events"] if not e["conflict"]["is_conflict"]):
-        assert f'<tr class="other-event" data-event-id="{event["event_id"]}"' in html
     assert re.findall(r"<script>(.*?)</script>", html, re.S) == [FILTER_SCRIPT]  # its own filter, nothing else
     assert html.count("<script") == 1
     assert "<img" not in html and "<link" not in html and "@import" not in html and "url(" not in html
     assert re.findall(r'\ssrc="', html) == []
-    assert {urlsplit_scheme(href) for href in re.findall(r'href="([^"]*)"', html)} == {"https"}
-
-
-def urlsplit_scheme(href: str) -> str:
-    return href.split(":", 1)[0]
+    assert {urlsplit(unescape(href)).scheme for href in re.findall(r'href="([^"]*)"', html)} == {"https"}
 
 
 def test_the_command_prints_where_it_wrote_and_takes_an_output_file(sample: dict[str, Any], tmp_path: Path,
@@ -426,6 +428,9 @@ def test_the_timeline_counts_by_day_falls_back_to_fetch_time_and_widens_for_long
     assert long.unit == "week" and long.buckets[0] == "2023-01-02" and len(long.buckets) == 22
     years = timeline([_event("2020-01-15T00:00:00Z"), _event("2024-03-01T00:00:00Z")])
     assert years.unit == "month" and years.buckets[0] == "2020-01" and years.buckets[-1] == "2024-03"
+    assert len(years.buckets) == 51 and sum(sum(c.values()) for c in years.counts.values()) == 2
+    decades = timeline([_event("1999-12-31T00:00:00Z"), _event("2024-03-01T00:00:00Z")])
+    assert decades.unit == "year" and decades.buckets == [str(y) for y in range(1999, 2025)]
 
 
 def test_casualties_go_to_the_first_country_an_event_names() -> None:

@@ -45,7 +45,7 @@ def event_type(event: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Timeline:
-    """Events per time bucket and type; `unit` is "day", "week" (starting Monday) or "month"."""
+    """Events per time bucket and type; `unit` is "day", "week" (starting Monday), "month" or "year"."""
 
     unit: str
     buckets: list[str]
@@ -53,11 +53,17 @@ class Timeline:
     undated: int = 0
 
 
+# The units a timeline may count in, with about how many days each holds, finest first.
+UNITS = (("day", 1), ("week", 7), ("month", 30.44), ("year", 365.25))
+
+
 def _bucket_start(moment: date, unit: str) -> date:
     if unit == "week":
         return moment - timedelta(days=moment.weekday())
     if unit == "month":
         return moment.replace(day=1)
+    if unit == "year":
+        return moment.replace(month=1, day=1)
     return moment
 
 
@@ -66,26 +72,31 @@ def _next_bucket(start: date, unit: str) -> date:
         return start + timedelta(days=1)
     if unit == "week":
         return start + timedelta(days=7)
-    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    if unit == "month":
+        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return start.replace(year=start.year + 1)
+
+
+def _bucket_name(start: date, unit: str) -> str:
+    return start.isoformat()[:{"month": 7, "year": 4}.get(unit, 10)]
 
 
 def timeline(events: list[dict[str, Any]], most_buckets: int = 62) -> Timeline:
-    """Events by type per day; per week or month when days would make more than `most_buckets` bars.
+    """Events by type per day; per week, month or year when days would make more than `most_buckets` bars.
     Every bucket between the first and the last is listed, empty ones too, so gaps show as gaps."""
     dated = [(moment.date(), event_type(event)) for event in events if (moment := when(event)) is not None]
     undated = len(events) - len(dated)
     if not dated:
         return Timeline("day", [], {}, undated)
     first, last = min(d for d, _ in dated), max(d for d, _ in dated)
-    unit = next((u for u, days in (("day", 1), ("week", 7)) if (last - first).days // days < most_buckets), "month")
+    unit = next((u for u, days in UNITS if (last - first).days / days < most_buckets - 1), "year")
     counts: dict[str, Counter[str]] = {}
     cursor, end = _bucket_start(first, unit), _bucket_start(last, unit)
     while cursor <= end:
-        counts[cursor.isoformat()[:7] if unit == "month" else cursor.isoformat()] = Counter()
+        counts[_bucket_name(cursor, unit)] = Counter()
         cursor = _next_bucket(cursor, unit)
     for day, kind in dated:
-        start = _bucket_start(day, unit)
-        counts[start.isoformat()[:7] if unit == "month" else start.isoformat()][kind] += 1
+        counts[_bucket_name(_bucket_start(day, unit), unit)][kind] += 1
     return Timeline(unit, list(counts), counts, undated)
 
 
