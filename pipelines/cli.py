@@ -253,7 +253,7 @@ def feeds_status(state_root: str | None, as_json: bool, sink: TextIO) -> int:
 
 
 # The summary table's columns: stage, in, out, failed, then what the numbers mean (what fits of 80 columns).
-_ROW = "{:<9}{:>8}{:>8}{:>8}  {}"
+_ROW = "{:<8}{:>9}{:>9}{:>8}  {}"
 WIDTH = 80
 
 
@@ -265,7 +265,7 @@ def _row(stage: str, into: int | None, out: int | None, failed: int | None, note
     """A stage's row of the table, its notes after the numbers (more than one: on lines of their own)."""
     lines = [_ROW.format(stage, _n(into), _n(out), _n(failed), notes[0] if notes else "").rstrip()]
     lines += [_ROW.format("", "", "", "", note) for note in notes[1:]]
-    return lines
+    return [_cut(line) for line in lines]
 
 
 def _stage_rows(c: dict[str, int], publishing: bool) -> list[str]:
@@ -274,18 +274,17 @@ def _stage_rows(c: dict[str, int], publishing: bool) -> list[str]:
     if c["feeds_polled"] or c.get("feeds_backed_off"):
         notes = ["feeds -> entries"]
         if c["entries_skipped"]:
-            notes[0] += f"; {c['entries_skipped']:,} without a usable link"
+            notes[0] += f"; {c['entries_skipped']:,} with no usable link"
         if c.get("feeds_not_modified") or c.get("feeds_backed_off"):
             notes.append(f"{c['feeds_not_modified']:,} unchanged (304), {c['feeds_backed_off']:,} backing off")
         if c.get("entries_already_seen") or c.get("entries_updated"):
-            notes.append(f"{c['entries_already_seen']:,} entries seen by earlier runs, {c['entries_updated']:,} "
-                         "updated since")
+            notes.append(f"{c['entries_already_seen']:,} seen before, {c['entries_updated']:,} updated since")
         rows += _row("poll", c["feeds_polled"], c["entries_seen"], c["feeds_failed"], notes)
         notes = ["entries -> pages"]
         if c.get("robots_disallowed"):
             notes[0] += f"; {c['robots_disallowed']:,} refused by robots.txt"
         if c.get("fetch_retry_pending") or c.get("fetch_retries") or c.get("entries_retry_waiting"):
-            notes.append(f"{c['fetch_retry_pending']:,} to retry next run, {c['fetch_retries']:,} retried, "
+            notes.append(f"{c['fetch_retry_pending']:,} retry next run, {c['fetch_retries']:,} retried, "
                          f"{c['entries_retry_waiting']:,} waiting")
         tried = c["articles_fetched"] + c["fetch_failed"] + c.get("fetch_retry_pending", 0)
         rows += _row("fetch", tried, c["articles_fetched"], c["fetch_failed"] + c.get("fetch_retry_pending", 0),
@@ -294,24 +293,24 @@ def _stage_rows(c: dict[str, int], publishing: bool) -> list[str]:
     else:
         valid = c["input_records"] - c["input_invalid"]
         rows += _row("input", c["input_records"], valid, c["input_invalid"],
-                     [f"lines -> records; {c['text_records']:,} came with their text"])
+                     [f"lines -> records; {c['text_records']:,} with their text"])
         extract_note = "records of HTML -> articles"
     rows += _row("extract", c["articles_extracted"] + c["extract_failed"], c["articles_extracted"],
                  c["extract_failed"], [extract_note])
     into = c["articles_extracted"] + c["text_records"]
     tagged = c["events_written"] + c["filtered_not_conflict"] + c["events_invalid"]
-    notes = [f"articles -> representatives; {c['duplicates']:,} duplicates"]
+    notes = [f"-> representatives; {c['duplicates']:,} duplicates"]
     if c.get("already_seen") or c.get("revisions"):
-        notes.append(f"{c['already_seen']:,} emitted by earlier runs, {c['revisions']:,} revised")
+        notes.append(f"{c['already_seen']:,} emitted before, {c['revisions']:,} revised")
     rows += _row("dedup", into, tagged, None, notes)
     notes = [f"written ({c['conflict_events']:,} conflict)"]
     if c["filtered_not_conflict"]:
-        notes[0] += f", {c['filtered_not_conflict']:,} non-conflict left out"
+        notes.append(f"{c['filtered_not_conflict']:,} non-conflict left out")
     rows += _row("events", tagged, c["events_written"], c["events_invalid"], notes)
     if publishing:
-        notes = ["events -> topic; failed ones are dead letters"]
+        notes = ["events -> topic"]
         if c.get("events_trimmed"):
-            notes.append(f"{c['events_trimmed']:,} with their text trimmed to fit")
+            notes.append(f"{c['events_trimmed']:,} with text trimmed to fit")
         rows += _row("publish", c["events_written"], c["events_published"], c["publish_failed"], notes)
     return rows
 
@@ -347,9 +346,9 @@ def describe_summary(summary: dict[str, Any]) -> str:
     failed = summary.get("failed_feeds") or []
     if failed:
         lines += ["", f"failed feeds ({len(failed)})"]
-        for feed in failed[:10]:
-            name = f"{feed['name']}  " if feed.get("name") else ""
-            lines += [_cut(f"  {name}{feed['feed']}"), _cut(f"    {feed['reason']}")]
+        for feed in failed[:10]:  # the URL whole, to be copied; its name and the reason cut to the width
+            name = f"{feed['name']}: " if feed.get("name") else ""
+            lines += [f"  {feed['feed']}", _cut(f"    {name}{feed['reason']}")]
         if len(failed) > 10:
             lines.append(f"  ... and {len(failed) - 10} more in the dead letters")
     if "top_topics" in summary:

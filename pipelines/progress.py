@@ -59,15 +59,14 @@ def format_elapsed(seconds: float) -> str:
 
 
 def run_line(counts: Mapping[str, int], elapsed: float) -> str:
-    """The progress line of `sitrep run`, in 80 columns for most runs."""
+    """The progress line of `sitrep run`, in 80 columns for most runs ("dead": its dead letters)."""
     c = counts.get
     if c("input_records"):
         source = f"input {c('input_records', 0):,}, {c('input_invalid', 0):,} invalid"
     else:
         source = f"feeds {c('feeds_polled', 0):,}, {c('feeds_failed', 0):,} failed"
-    return (f"{format_elapsed(elapsed)} | {source} | fetched {c('articles_fetched', 0):,} | extracted "
-            f"{c('articles_extracted', 0):,} | events {c('events_written', 0):,} | dead letters "
-            f"{c('dead_letters', 0):,}")
+    return (f"{format_elapsed(elapsed)} | {source} | fetched {c('articles_fetched', 0):,}, extracted "
+            f"{c('articles_extracted', 0):,} | events {c('events_written', 0):,} | dead {c('dead_letters', 0):,}")
 
 
 def stream_line(counts: Mapping[str, int], elapsed: float) -> str:
