@@ -27,8 +27,15 @@ outputs in --out:
                             becomes an event with conflict.is_conflict true or false
   dead-letters-RUN-*.jsonl  what failed: stage, reason, and enough of the input to retry it
   run-summary-RUN.json      counts: feeds polled/failed, entries seen, articles fetched and
-                            extracted, duplicates, events written, dead letters
+                            extracted, duplicates, events written, dead letters; the feeds that
+                            failed and why; the top topics and countries of the events
   run-summary.json          a copy of the latest run's summary (its run_id names the run)
+
+on the terminal: while it works, one progress line on stderr (not with --no-progress, never when
+stderr is no terminal); at the end, on stdout, a table: per stage in / out / failed, the feeds that
+failed and why, top topics and countries, duration, outputs. Log records go to stderr as human lines
+on a terminal, else as JSON lines (--log-format): at, level, logger, message, run_id, and stage,
+feed, url and reason for each dead letter.
 
 exit status: 0 done; 1 the pipeline failed (the last line says why); 2 a bad option or path
 (nothing ran); 3 events not published to the topic (they are in the dead letters); 130 stopped by
@@ -46,7 +53,9 @@ examples:
 STREAM_EPILOG = """\
 Polls every feed each --poll-interval seconds; an article is published once (keyed state remembers it for
 --dedup-expiry-hours), with the same data and attributes as `sitrep run --pubsub-topic`. Dead letters are
-logged. Locally it runs on the DirectRunner for --duration seconds; on Dataflow add
+logged (JSON lines with run_id, stage, feed, url and reason when stderr is no terminal: --log-format); on a
+terminal a progress line shows polls, articles fetched, events published and dead letters (--no-progress).
+Locally it runs on the DirectRunner for --duration seconds; on Dataflow add
   --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp --setup_file=./setup.py
 
 example:
@@ -112,11 +121,10 @@ class _Only:
         return self._parser.add_argument(*flags, **kwargs)
 
 
-LOG_FORMAT_HELP = ("how log records reach stderr: human lines, or JSON lines (one object a line: at, level, "
-                   "logger, message, run_id, and stage, feed and url on a record about an item); auto (the "
-                   "default): human on a terminal, json otherwise")
-NO_PROGRESS_HELP = ("no live progress line on the terminal (it is never drawn when stderr is not a terminal, and "
-                    "counts only what runs in this process: not on Dataflow)")
+LOG_FORMAT_HELP = ("log records on stderr as human lines or JSON lines (at, level, logger, message, run_id; "
+                   "stage, feed, url on a record about an item); auto (default): human on a terminal, else json")
+NO_PROGRESS_HELP = ("no live progress line on the terminal (never drawn when stderr is no terminal; it counts "
+                    "what runs in this process, so a local run)")
 # The flags that are the command's and not the pipeline's: taken out of what Beam's options parse.
 _COMMAND_FLAGS = {"--log-format": True, "--no-progress": False}
 
@@ -498,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
                 return stream_command(command_argv, show_progress)
             return run_command(command_argv, show_progress)
         except RunFailedError as exc:
-            logging.getLogger(COMMAND_LOGGER).info("%s failed", args.command, extra={"error": str(exc)})
+            logging.getLogger(COMMAND_LOGGER).error("%s failed: %s", args.command, exc)
             print(f"sitrep {args.command}: failed: {exc}", file=sys.stderr)
             return ExitStatus.FAILED
 
@@ -603,11 +611,13 @@ def run_command(argv: list[str], show_progress: bool = False) -> int:
     print(describe_summary(summary))
     if summary["counts"].get("publish_failed"):
         # Events that are only in dead letters did not reach the topic: the run must not look successful.
+        logging.getLogger(COMMAND_LOGGER).error("%s events were not published", summary["counts"]["publish_failed"])
         print(f"sitrep run: {summary['counts']['publish_failed']} events were not published; they are in "
               f"{summary['outputs']['dead_letters']} (stage publish)", file=sys.stderr)
         return ExitStatus.NOT_PUBLISHED
     failed = nothing_worked(summary["counts"])
     if failed:
+        logging.getLogger(COMMAND_LOGGER).error("run failed: %s", failed)
         print(f"sitrep run: {failed}; the reasons are in {summary['outputs']['dead_letters']}", file=sys.stderr)
         return ExitStatus.FAILED
     return ExitStatus.OK

@@ -19,8 +19,8 @@ from pipelines import progress
 
 FORMATS = ("auto", "human", "json")
 HUMAN_FORMAT = "%(levelname)s %(name)s: %(message)s"
-# The logger of the command itself (a run's start and end): INFO in JSON lines, where a machine wants them; a
-# person on a terminal reads the summary instead.
+# The logger of the command itself (a run's end, how it failed): heard only in JSON lines, where a machine wants
+# them; a person reads the same in the summary table and the command's last line.
 COMMAND_LOGGER = "sitrep"
 
 # What every LogRecord has: anything else on a record came as `extra` and goes into its JSON line.
@@ -95,9 +95,9 @@ class TerminalHandler(logging.StreamHandler):
 
 def setup(log_format: str = "auto", run_id: str | None = None, stream: TextIO | None = None) -> str:
     """Send the process's log records to stderr (or `stream`) in this format, each with the run id; returns the
-    format resolved (human or json). Records below WARNING are dropped, but for the command's own logger in
-    JSON lines: Beam's loggers must not flood a terminal. Called again (a second command in one process), it
-    replaces what it set up before."""
+    format resolved (human or json). Records below WARNING are dropped (Beam's loggers must not flood a
+    terminal); the command's own logger is heard from INFO in JSON lines, and not at all in human lines.
+    Called again (a second command in one process), it replaces what it set up before."""
     resolved = resolve(log_format, stream or sys.stderr)
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, TerminalHandler)]:
@@ -107,7 +107,7 @@ def setup(log_format: str = "auto", run_id: str | None = None, stream: TextIO | 
     handler.addFilter(RunIdFilter(run_id))
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
-    logging.getLogger(COMMAND_LOGGER).setLevel(logging.INFO if resolved == "json" else logging.WARNING)
+    logging.getLogger(COMMAND_LOGGER).setLevel(logging.INFO if resolved == "json" else logging.CRITICAL + 1)
     return resolved
 
 

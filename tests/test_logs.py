@@ -57,11 +57,11 @@ def test_every_record_carries_the_run_id_in_the_format_asked(restore_logging):
     assert [r["message"] for r in records] == ["segment s1 vanished", "run finished"]
     assert {r["run_id"] for r in records} == {"20261204T010000Z-abc123"}
     assert records[1]["counts"] == {"events_written": 3} and records[1]["level"] == "INFO"
-    # Set up again (a second command in one process): one handler, human lines, no INFO of the command.
+    # Set up again (a second command in one process): one handler, human lines, none of the command's records.
     assert logs.setup("human", None, sink) == "human"
     sink.seek(0)
     sink.truncate()
-    logging.getLogger(logs.COMMAND_LOGGER).info("run finished")
+    logging.getLogger(logs.COMMAND_LOGGER).error("run failed: all 2 feeds polled failed")
     logging.getLogger("pipelines.beam.streaming").warning("dead letter: stage=poll")
     assert sink.getvalue() == "WARNING pipelines.beam.streaming: dead letter: stage=poll\n"
 

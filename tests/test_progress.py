@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import io
+import json
 import os
 import re
 import struct
@@ -194,3 +195,5 @@ def test_a_run_whose_every_feed_fails_names_them_in_the_table(server, tmp_path, 
     assert f"  {server.url('/also-down.xml')}\n    fetch failed: HTTP 500\n" in out
     assert re.search(r"^poll +2 +0 +2 ", out, re.M)
     assert "sitrep run: all 2 feeds polled failed" in err.splitlines()[-1]
+    failure = json.loads(err.splitlines()[-2])  # the same, for a machine reading the log (stderr is no terminal)
+    assert failure["level"] == "ERROR" and failure["message"] == "run failed: all 2 feeds polled failed"
