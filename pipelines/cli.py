@@ -17,7 +17,9 @@ from typing import Any, TextIO
 
 from connectors import files
 from connectors.feeds import FeedsFileError
-from pipelines import __version__
+from pipelines import __version__, progress
+from pipelines.logs import COMMAND_LOGGER, FORMATS
+from pipelines.logs import setup as setup_logs
 
 RUN_EPILOG = """\
 outputs in --out:
@@ -25,8 +27,15 @@ outputs in --out:
                             becomes an event with conflict.is_conflict true or false
   dead-letters-RUN-*.jsonl  what failed: stage, reason, and enough of the input to retry it
   run-summary-RUN.json      counts: feeds polled/failed, entries seen, articles fetched and
-                            extracted, duplicates, events written, dead letters
+                            extracted, duplicates, events written, dead letters; the feeds that
+                            failed and why; the top topics and countries of the events
   run-summary.json          a copy of the latest run's summary (its run_id names the run)
+
+on the terminal: while it works, one progress line on stderr (not with --no-progress, never when
+stderr is no terminal); at the end, on stdout, a table: per stage in / out / failed, the feeds that
+failed and why, top topics and countries, duration, outputs. Log records go to stderr as human lines
+on a terminal, else as JSON lines (--log-format): at, level, logger, message, run_id, and stage,
+feed, url and reason for each dead letter.
 
 exit status: 0 done; 1 the pipeline failed (the last line says why); 2 a bad option or path
 (nothing ran); 3 events not published to the topic (they are in the dead letters); 130 stopped by
@@ -44,7 +53,9 @@ examples:
 STREAM_EPILOG = """\
 Polls every feed each --poll-interval seconds; an article is published once (keyed state remembers it for
 --dedup-expiry-hours), with the same data and attributes as `sitrep run --pubsub-topic`. Dead letters are
-logged. Locally it runs on the DirectRunner for --duration seconds; on Dataflow add
+logged (JSON lines with run_id, stage, feed, url and reason when stderr is no terminal: --log-format); on a
+terminal a progress line shows polls, articles fetched, events published and dead letters (--no-progress).
+Locally it runs on the DirectRunner for --duration seconds; on Dataflow add
   --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp --setup_file=./setup.py
 
 example:
@@ -110,8 +121,22 @@ class _Only:
         return self._parser.add_argument(*flags, **kwargs)
 
 
-def _own_flags(parser: argparse.ArgumentParser) -> None:
-    """Remember the command's own flags, the suggestions offered for a mistyped one."""
+LOG_FORMAT_HELP = ("log records on stderr as human lines or JSON lines (at, level, logger, message, run_id; "
+                   "stage, feed, url on a record about an item); auto (default): human on a terminal, else json")
+NO_PROGRESS_HELP = ("no live progress line on the terminal (never drawn when stderr is no terminal; it counts "
+                    "what runs in this process, so a local run)")
+# The flags that are the command's and not the pipeline's: taken out of what Beam's options parse.
+_COMMAND_FLAGS = {"--log-format": True, "--no-progress": False}
+
+
+def _own_flags(parser: argparse.ArgumentParser, logs: bool = False, progress: bool = False) -> None:
+    """Add the terminal's flags (--log-format with `logs`, --no-progress with `progress`), then remember the
+    command's own flags, the suggestions offered for a mistyped one."""
+    group = parser.add_argument_group("terminal") if logs or progress else None
+    if logs:
+        group.add_argument("--log-format", choices=FORMATS, default="auto", help=LOG_FORMAT_HELP)
+    if progress:
+        group.add_argument("--no-progress", action="store_true", default=False, help=NO_PROGRESS_HELP)
     parser.set_defaults(own_flags=tuple(f for a in parser._actions for f in a.option_strings if f.startswith("--")))
 
 
@@ -136,7 +161,7 @@ def _parser(pipelines: bool = True) -> argparse.ArgumentParser:
         from pipelines.beam.options import SitrepOptions
 
         SitrepOptions._add_argparse_args(run)
-        _own_flags(run)
+        _own_flags(run, logs=True, progress=True)
     stream = commands.add_parser(
         "stream",
         help="the streaming job: poll feeds on a period and publish each new article's event to Pub/Sub",
@@ -150,7 +175,7 @@ def _parser(pipelines: bool = True) -> argparse.ArgumentParser:
 
         SitrepOptions._add_argparse_args(_Only(stream, STREAM_SITREP_OPTIONS, "feeds, fetch and Pub/Sub"))  # type: ignore[arg-type]
         StreamOptions._add_argparse_args(stream)
-        _own_flags(stream)
+        _own_flags(stream, logs=True, progress=True)
     tail = commands.add_parser(
         "tail",
         help="print events from a Pub/Sub subscription as they arrive, one JSON line each",
@@ -164,7 +189,7 @@ def _parser(pipelines: bool = True) -> argparse.ArgumentParser:
     tail.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
     tail.add_argument("--attributes", action="store_true", default=False,
                       help='print {"attributes": ..., "event": ...} instead of the bare event')
-    _own_flags(tail)
+    _own_flags(tail, logs=True)
     tag = commands.add_parser(
         "tag",
         help="tag JSONL articles (id, title, text) and write them with the tagging block to stdout",
@@ -235,43 +260,116 @@ def feeds_status(state_root: str | None, as_json: bool, sink: TextIO) -> int:
     return ExitStatus.FAILED if backing_off else ExitStatus.OK
 
 
-def describe_summary(summary: dict[str, Any]) -> str:
-    """The run summary as a few lines a person can read."""
-    c = summary["counts"]
-    lines = [f"sitrep run {summary['run_id']} finished in {summary['seconds']}s"]
-    if c["feeds_polled"]:
-        lines.append(f"  feeds     {c['feeds_polled']} polled, {c['feeds_failed']} failed; "
-                     f"{c['entries_seen']} entries seen, {c['entries_skipped']} without a usable link")
-        if (c.get("feeds_not_modified") or c.get("feeds_backed_off") or c.get("entries_already_seen")
-                or c.get("entries_updated")):
-            lines.append(f"  state     {c['feeds_not_modified']} feeds unchanged (304), {c['feeds_backed_off']} "
-                         f"backing off; {c['entries_already_seen']} entries seen by earlier runs, not fetched again, "
-                         f"{c['entries_updated']} updated since, fetched again")
-        lines.append(f"  articles  {c['articles_fetched']} fetched, {c['fetch_failed']} fetch failures, "
-                     f"{c['articles_extracted']} extracted, {c['extract_failed']} without a usable body")
+# The summary table's columns: stage, in, out, failed, then what the numbers mean (what fits of 80 columns).
+_ROW = "{:<8}{:>9}{:>9}{:>8}  {}"
+WIDTH = 80
+
+
+def _n(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _row(stage: str, into: int | None, out: int | None, failed: int | None, notes: list[str]) -> list[str]:
+    """A stage's row of the table, its notes after the numbers (more than one: on lines of their own)."""
+    lines = [_ROW.format(stage, _n(into), _n(out), _n(failed), notes[0] if notes else "").rstrip()]
+    lines += [_ROW.format("", "", "", "", note) for note in notes[1:]]
+    return [_cut(line) for line in lines]
+
+
+def _stage_rows(c: dict[str, int], publishing: bool) -> list[str]:
+    """Per stage, what came in, what went on, what failed."""
+    rows = []
+    if c["feeds_polled"] or c.get("feeds_backed_off"):
+        notes = ["feeds -> entries"]
+        if c["entries_skipped"]:
+            notes[0] += f"; {c['entries_skipped']:,} with no usable link"
+        if c.get("feeds_not_modified") or c.get("feeds_backed_off"):
+            notes.append(f"{c['feeds_not_modified']:,} unchanged (304), {c['feeds_backed_off']:,} backing off")
+        if c.get("entries_already_seen") or c.get("entries_updated"):
+            notes.append(f"{c['entries_already_seen']:,} seen before, {c['entries_updated']:,} updated since")
+        rows += _row("poll", c["feeds_polled"], c["entries_seen"], c["feeds_failed"], notes)
+        notes = ["entries -> pages"]
+        if c.get("robots_disallowed"):
+            notes[0] += f"; {c['robots_disallowed']:,} refused by robots.txt"
         if c.get("fetch_retry_pending") or c.get("fetch_retries") or c.get("entries_retry_waiting"):
-            lines.append(f"  retry     {c['fetch_retry_pending']} failed for now (pending for a later run), "
-                         f"{c['fetch_retries']} retried, {c['entries_retry_waiting']} waiting for their backoff")
+            notes.append(f"{c['fetch_retry_pending']:,} retry next run, {c['fetch_retries']:,} retried, "
+                         f"{c['entries_retry_waiting']:,} waiting")
+        tried = c["articles_fetched"] + c["fetch_failed"] + c.get("fetch_retry_pending", 0)
+        rows += _row("fetch", tried, c["articles_fetched"], c["fetch_failed"] + c.get("fetch_retry_pending", 0),
+                     notes)
+        extract_note = "pages -> articles"
     else:
-        lines.append(f"  input     {c['input_records']} records, {c['input_invalid']} invalid, {c['text_records']} "
-                     f"with text, {c['articles_extracted']} extracted from HTML, {c['extract_failed']} without a "
-                     "usable body")
-    earlier = ""
+        valid = c["input_records"] - c["input_invalid"]
+        rows += _row("input", c["input_records"], valid, c["input_invalid"],
+                     [f"lines -> records; {c['text_records']:,} with their text"])
+        extract_note = "records of HTML -> articles"
+    rows += _row("extract", c["articles_extracted"] + c["extract_failed"], c["articles_extracted"],
+                 c["extract_failed"], [extract_note])
+    into = c["articles_extracted"] + c["text_records"]
+    tagged = c["events_written"] + c["filtered_not_conflict"] + c["events_invalid"]
+    notes = [f"-> representatives; {c['duplicates']:,} duplicates"]
     if c.get("already_seen") or c.get("revisions"):
-        earlier = f"; {c['already_seen']} already emitted by earlier runs, {c['revisions']} revised"
-    lines.append(f"  dedup     {c['duplicates']} duplicates folded into their representatives{earlier}")
-    filtered = f", {c['filtered_not_conflict']} non-conflict left out" if c["filtered_not_conflict"] else ""
-    lines.append(f"  events    {c['events_written']} written ({c['conflict_events']} conflict){filtered}")
+        notes.append(f"{c['already_seen']:,} emitted before, {c['revisions']:,} revised")
+    rows += _row("dedup", into, tagged, None, notes)
+    notes = [f"written ({c['conflict_events']:,} conflict)"]
+    if c["filtered_not_conflict"]:
+        notes.append(f"{c['filtered_not_conflict']:,} non-conflict left out")
+    rows += _row("events", tagged, c["events_written"], c["events_invalid"], notes)
+    if publishing:
+        notes = ["events -> topic"]
+        if c.get("events_trimmed"):
+            notes.append(f"{c['events_trimmed']:,} with text trimmed to fit")
+        rows += _row("publish", c["events_written"], c["events_published"], c["publish_failed"], notes)
+    return rows
+
+
+def _cut(text: str, width: int = WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _ranked(title: str, ranked: list[dict[str, Any]] | None, name: Callable[[dict[str, Any]], str]) -> list[str]:
+    """`title` then the names and counts, wrapped within the table's width between items, never inside one."""
+    if ranked is None:
+        return [f"{title:<15}not available (no events file: the run wrote to Pub/Sub only)"]
+    lines = [f"{title:<15}"]
+    for i, item in enumerate(ranked):
+        text = f"{name(item)} {item['events']:,}" + ("," if i < len(ranked) - 1 else "")
+        if len(lines[-1]) > 15 and len(lines[-1]) + 1 + len(text) > WIDTH:
+            lines.append(" " * 15)
+        lines[-1] += ("" if len(lines[-1]) == 15 else " ") + text
+    return [lines[0] + "none"] if not ranked else lines
+
+
+def describe_summary(summary: dict[str, Any]) -> str:
+    """The run summary as a table a person can read in 80 columns: per stage in / out / failed, the feeds that
+    failed and why, the run's top topics and countries, its duration and outputs."""
+    from pipelines.progress import format_elapsed
+
+    c = summary["counts"]
     outputs = summary["outputs"]
-    if outputs.get("pubsub_topic"):
-        trimmed = f", {c['events_trimmed']} with text trimmed to fit" if c.get("events_trimmed") else ""
-        lines.append(f"  pubsub    {c['events_published']} published, {c['publish_failed']} failed "
-                     f"(in dead letters){trimmed}")
-    lines.append(f"  dead      {c['dead_letters']} dead letters")
-    for name in ("events", "pubsub_topic"):
-        if outputs.get(name):
-            lines.append(f"  -> {outputs[name]}")
-    lines.append(f"  -> {summary['outputs']['dead_letters']}")
+    took = f"{summary['seconds']}s" if summary["seconds"] < 60 else format_elapsed(summary["seconds"])
+    lines = [f"sitrep run {summary['run_id']} finished in {took}", "",
+             _ROW.format("stage", "in", "out", "failed", "").rstrip()]
+    lines += _stage_rows(c, bool(outputs.get("pubsub_topic")))
+    failed = summary.get("failed_feeds") or []
+    if failed:
+        lines += ["", f"failed feeds ({len(failed)})"]
+        for feed in failed[:10]:  # the URL whole, to be copied; its name and the reason cut to the width
+            name = f"{feed['name']}: " if feed.get("name") else ""
+            lines += [f"  {feed['feed']}", _cut(f"    {name}{feed['reason']}")]
+        if len(failed) > 10:
+            lines.append(f"  ... and {len(failed) - 10} more in the dead letters")
+    if "top_topics" in summary:
+        lines.append("")
+        lines += _ranked("top topics", summary["top_topics"], lambda t: t["label"])
+        lines += _ranked("top countries", summary["top_countries"],
+                         lambda p: f"{p['name']} ({p['country_code']})" if p.get("name") else p["country_code"])
+    lines.append("")
+    counted = {"events": f"{c['events_written']:,} in ", "pubsub_topic": f"{c['events_published']:,} to ",
+               "dead_letters": f"{c['dead_letters']:,} in "}
+    named = (("events", "events"), ("pubsub_topic", "published"), ("dead_letters", "dead letters"),
+             ("summary", "summary"), ("archive", "archive"))
+    lines += [f"{label:<15}{counted.get(key, '')}{outputs[key]}" for key, label in named if outputs.get(key)]
     return "\n".join(lines)
 
 
@@ -318,11 +416,12 @@ def tail_command(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
-def stream_command(argv: list[str]) -> int:
+def stream_command(argv: list[str], show_progress: bool = False) -> int:
     from pipelines.beam.streaming import run_stream
 
     try:
-        result = run_stream(argv)
+        with progress.ProgressLine(progress.stream_line, sys.stderr, enabled=show_progress):
+            result = run_stream(argv)
     except FeedsFileError as exc:
         print(f"sitrep stream: --feeds {exc}", file=sys.stderr)
         return ExitStatus.USAGE
@@ -335,6 +434,7 @@ def stream_command(argv: list[str]) -> int:
         print(describe_dry_run("stream", result["run_id"], result["dry_run"]))
         return ExitStatus.OK
     c = result["counts"]
+    logging.getLogger(COMMAND_LOGGER).info("stream finished", extra={"seconds": result["seconds"], "counts": c})
     print(f"sitrep stream {result['run_id']} ran {result['seconds']}s: {c['feeds_polled']} polls, "
           f"{c['articles_fetched']} new articles fetched, {c['events_published']} events published to "
           f"{result['topic']}, {c['publish_failed']} not published, {c['dead_letters']} dead letters")
@@ -374,8 +474,8 @@ def main(argv: list[str] | None = None) -> int:
             from pipelines.dashboard import command as dashboard_command
 
             return dashboard_command(args)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "tail":
+        setup_logs(args.log_format)
         return tail_command(args)
     from pipelines.beam.options import OptionError, check_beam_args
 
@@ -384,19 +484,47 @@ def main(argv: list[str] | None = None) -> int:
     except OptionError as exc:
         print(f"sitrep {args.command}: {exc}", file=sys.stderr)
         return ExitStatus.USAGE
-    command_argv = argv[1:]
-    if args.command == "run" and not args.run_id:
+    command_argv = _pipeline_argv(argv[1:])
+    run_id = args.run_id
+    if not run_id:
         from pipelines.beam.summary import new_run_id
 
-        command_argv.append(f"--run-id={new_run_id()}")  # chosen here, so that Ctrl-C can tell what it wrote
+        # Chosen here, so that Ctrl-C can tell what it wrote, and every log record of the run carries it.
+        run_id = ("stream-" if args.command == "stream" else "") + new_run_id()
+        command_argv.append(f"--run-id={run_id}")
+    setup_logs(args.log_format, run_id)
+    show_progress = progress.on_terminal(sys.stderr) and not args.no_progress
     from pipelines.beam.summary import RunFailedError
 
-    with _stop_on_ctrl_c(lambda: _interrupted(args.command, command_argv)):
+    def interrupted() -> str:
+        progress.clear_lines()
+        return _interrupted(args.command, command_argv)
+
+    with _stop_on_ctrl_c(interrupted):
         try:
-            return stream_command(command_argv) if args.command == "stream" else run_command(command_argv)
+            if args.command == "stream":
+                return stream_command(command_argv, show_progress)
+            return run_command(command_argv, show_progress)
         except RunFailedError as exc:
+            logging.getLogger(COMMAND_LOGGER).error("%s failed: %s", args.command, exc)
             print(f"sitrep {args.command}: failed: {exc}", file=sys.stderr)
             return ExitStatus.FAILED
+
+
+def _pipeline_argv(argv: list[str]) -> list[str]:
+    """The command line without the command's own terminal flags (_COMMAND_FLAGS), for Beam's options."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name in _COMMAND_FLAGS:
+            skip = _COMMAND_FLAGS[name] and "=" not in arg
+            continue
+        kept.append(arg)
+    return kept
 
 
 @contextlib.contextmanager
@@ -462,11 +590,12 @@ def nothing_worked(counts: dict[str, int]) -> str | None:
     return None
 
 
-def run_command(argv: list[str]) -> int:
+def run_command(argv: list[str], show_progress: bool = False) -> int:
     from pipelines.beam.batch import run
 
     try:
-        summary = run(argv)
+        with progress.ProgressLine(progress.run_line, sys.stderr, enabled=show_progress):
+            summary = run(argv)
     except FeedsFileError as exc:
         print(f"sitrep run: --feeds {exc}", file=sys.stderr)
         return ExitStatus.USAGE
@@ -478,14 +607,17 @@ def run_command(argv: list[str]) -> int:
 
         print(describe_dry_run("run", summary["run_id"], summary["dry_run"]))
         return ExitStatus.OK
+    logging.getLogger(COMMAND_LOGGER).info("run finished", extra={k: v for k, v in summary.items() if k != "run_id"})
     print(describe_summary(summary))
     if summary["counts"].get("publish_failed"):
         # Events that are only in dead letters did not reach the topic: the run must not look successful.
+        logging.getLogger(COMMAND_LOGGER).error("%s events were not published", summary["counts"]["publish_failed"])
         print(f"sitrep run: {summary['counts']['publish_failed']} events were not published; they are in "
               f"{summary['outputs']['dead_letters']} (stage publish)", file=sys.stderr)
         return ExitStatus.NOT_PUBLISHED
     failed = nothing_worked(summary["counts"])
     if failed:
+        logging.getLogger(COMMAND_LOGGER).error("run failed: %s", failed)
         print(f"sitrep run: {failed}; the reasons are in {summary['outputs']['dead_letters']}", file=sys.stderr)
         return ExitStatus.FAILED
     return ExitStatus.OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,7 +91,7 @@ def test_feeds_to_events_over_http(served_feeds, tmp_path, capsys):
     # every entry is accounted for: fetched or dead; every fetched article is an event or a duplicate
     assert counts["entries_seen"] == counts["articles_fetched"] + counts["fetch_failed"] + counts["entries_skipped"]
     assert counts["articles_extracted"] == counts["events_written"] + counts["duplicates"]
-    assert "6 written (4 conflict)" in capsys.readouterr().out
+    assert re.search(r"^events +6 +6 +0 +written \(4 conflict\)$", capsys.readouterr().out, re.MULTILINE)
 
 
 def test_only_conflict(served_feeds, tmp_path):

@@ -356,7 +356,7 @@ def test_an_entry_its_feed_says_was_updated_is_fetched_again_and_is_the_events_n
     page.body = market_page((MARKET[0] + TOLL_RISEN, MARKET[1])).encode("utf-8")
     capsys.readouterr()
     [revised], dead, third = run(feeds, tmp_path / "c", *LOOPBACK, *state)
-    assert "1 updated since, fetched again" in capsys.readouterr().out
+    assert "0 seen before, 1 updated since" in capsys.readouterr().out
     assert dead == [] and page.hits == 2
     assert third["entries_updated"] == 1 and third["entries_already_seen"] == 0 and third["articles_fetched"] == 1
     assert revised["event_id"] == original["event_id"] and revised["url"] == server.url("/market")

@@ -17,6 +17,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from connectors.archive import WarcRecorder
 from connectors.http import FetchPolicy
 from connectors.pages import make_fetcher
+from pipelines import progress
 
 NAMESPACE = "sitrep"
 
@@ -30,8 +31,21 @@ FEED_STATE = "feed_state"
 FETCH_OUTCOME = "fetch_outcome"
 
 
-def counter(name: str) -> Any:
-    return Metrics.counter(NAMESPACE, name)
+class Counter:
+    """A Beam counter that also adds to this process's progress tally (pipelines.progress), which a local run
+    can read while it runs; Beam's metrics stay what the run's summary reports."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.metric = Metrics.counter(NAMESPACE, name)
+
+    def inc(self, n: int = 1) -> None:
+        self.metric.inc(n)
+        progress.TALLY.add(self.name, n)
+
+
+def counter(name: str) -> Counter:
+    return Counter(name)
 
 
 def windowed(outputs: Iterable[Any], window: Any, timestamp: Any) -> Iterator[Any]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import secrets
 import time
@@ -34,15 +35,22 @@ from pipelines.beam.summary import (
     SUMMARY_FILE,
     JobPlan,
     collect_counts,
+    failed_feeds,
     failing_as_run_failed,
     fetch_policy,
     new_run_id,
+    read_run_lines,
     run_clock,
     run_summary_file,
+    top_countries,
+    top_topics,
 )
 from pipelines.beam.tag import TagToEvent
 from pipelines.dedup.near import DEFAULT_SETTINGS, NearDupSettings
+from pipelines.logs import log_dead_letter
 from pipelines.messages import check_topic_path
+
+LOG = logging.getLogger(__name__)
 
 SINKS = ("files", "pubsub")
 
@@ -295,15 +303,24 @@ def commit_state(plan: RunPlan, lines: dict[str, Iterable[str]]) -> None:
         log.compact(plan.run_id, retention=plan.retention)
 
 
-def write_summary(plan: RunPlan, counts: dict[str, int], seconds: float) -> dict[str, Any]:
+def write_summary(plan: RunPlan, counts: dict[str, int], seconds: float,
+                  dead_letters: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The run's summary, written beside its files: its counts, the feeds that failed (from its dead letters),
+    the top topics and countries of its events (None when no events file was written), where its outputs are."""
+    events_pattern = plan.output_prefix("events") + "-*.jsonl" if "files" in plan.sinks else None
+    events = list(read_run_lines(events_pattern)) if events_pattern else None
     summary = {
         "run_id": plan.run_id,
         "pipeline_version": __version__,
         "seconds": round(seconds, 2),
         "counts": counts,
+        "failed_feeds": failed_feeds(dead_letters),
+        "top_topics": None if events is None else top_topics(events),
+        "top_countries": None if events is None else top_countries(events),
         "outputs": {
-            "events": plan.output_prefix("events") + "-*.jsonl" if "files" in plan.sinks else None,
+            "events": events_pattern,
             "dead_letters": plan.output_prefix("dead-letters") + "-*.jsonl",
+            "summary": FileSystems.join(plan.out, run_summary_file(plan.run_id)),
             **({"archive": plan.archive} if plan.archive and not plan.replay else {}),
             "pubsub_topic": plan.pubsub_topic if "pubsub" in plan.sinks else None,
         },
@@ -340,4 +357,8 @@ def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
         if not wait:
             return {"run_id": plan.run_id, "submitted": True}
         result.wait_until_finish()
-    return write_summary(plan, collect_counts(result), time.monotonic() - started)
+    seconds = time.monotonic() - started
+    letters = list(read_run_lines(plan.output_prefix("dead-letters") + "-*.jsonl"))
+    for letter in letters:  # the file holds them all; the log tells each as one record about its item
+        log_dead_letter(LOG, letter)
+    return write_summary(plan, collect_counts(result), seconds, letters)

@@ -25,6 +25,7 @@ from pipelines.beam.runners import local_runner
 from pipelines.beam.sinks import DeadLetterTopicSink, PublishPolicy, PubSubSink
 from pipelines.beam.summary import JobPlan, collect_counts, failing_as_run_failed, fetch_policy, new_run_id
 from pipelines.beam.tag import TagToEvent
+from pipelines.logs import log_dead_letter
 from pipelines.messages import check_topic_path
 from schemas.records import DeadLetter, FeedConfig, FeedEntry
 
@@ -86,7 +87,7 @@ def plan_stream(options: SitrepOptions, stream: StreamOptions) -> StreamPlan:
 
 def _log_dead_letter(letter: DeadLetter) -> DeadLetter:
     counter("dead_letters").inc()
-    LOG.warning("dead letter: stage=%s ref=%s reason=%s", letter.stage, letter.ref, letter.reason)
+    log_dead_letter(LOG, letter.to_json())
     return letter
 
 

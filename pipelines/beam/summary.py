@@ -1,5 +1,6 @@
 """What the batch and the streaming job share about a run: its id and clock, the fetch policy from the
-options, counters read back as counts, and a failed pipeline told in one line."""
+options, counters read back as counts, what its files tell (failed feeds, top topics and countries), and a
+failed pipeline told in one line."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import contextlib
 import datetime as dt
 import secrets
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from apache_beam.metrics.metric import MetricsFilter
 
+from connectors import files
 from connectors.http import FetchPolicy, parse_allow_hosts, user_agent_for
 from pipelines.beam import NAMESPACE
 from pipelines.beam.options import SitrepOptions
@@ -97,3 +101,58 @@ def failing_as_run_failed() -> Iterator[None]:
     except Exception as exc:
         lines = str(exc).strip().splitlines() or [""]
         raise RunFailedError(f"{type(exc).__name__}: {lines[0]}".rstrip(": ")) from exc
+
+
+# How many topics, countries and failed feeds the run summary names.
+TOP = 5
+FAILED_FEEDS_LISTED = 20
+
+
+def read_run_lines(pattern: str) -> Iterator[dict[str, Any]]:
+    """The JSON objects, one a line, of a run's files matching a pattern (its events or its dead letters)."""
+    for path in files.matching(pattern):
+        with files.open_read(path) as handle:
+            for line in handle:
+                if line.strip():
+                    yield orjson.loads(line)
+
+
+def failed_feeds(letters: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The feeds whose poll failed, each with its reason, from a run's dead letters (stage poll; a refused
+    entry of a feed that was read is no failed feed)."""
+    found: dict[str, dict[str, Any]] = {}
+    for letter in letters:
+        data = letter.get("input") or {}
+        feed = data.get("feed") or {}
+        if letter.get("stage") == "poll" and "entry" not in data and feed.get("url"):
+            found.setdefault(feed["url"], {"feed": feed["url"], "name": feed.get("name"), "reason": letter["reason"]})
+    return sorted(found.values(), key=lambda f: f["feed"])
+
+
+def top_topics(events: Iterable[dict[str, Any]], top: int = TOP) -> list[dict[str, Any]]:
+    """The topics most events of a run carry: code, label and how many events."""
+    counts: Counter[str] = Counter()
+    labels: dict[str, str] = {}
+    for event in events:
+        codes = {t["code"] for t in event.get("topics") or ()}
+        counts.update(codes)
+        labels.update((t["code"], t.get("label") or t["code"]) for t in event.get("topics") or ())
+    return [{"code": code, "label": labels[code], "events": n} for code, n in _most_common(counts, top)]
+
+
+def top_countries(events: Iterable[dict[str, Any]], top: int = TOP) -> list[dict[str, Any]]:
+    """The countries most events of a run are located in: ISO code, name (where the event names the country
+    itself) and how many events."""
+    counts: Counter[str] = Counter()
+    names: dict[str, str] = {}
+    for event in events:
+        places = [p for p in event.get("locations") or () if p.get("country_code")]
+        counts.update({p["country_code"] for p in places})
+        names.update((p["country_code"], p["name"]) for p in places
+                     if p.get("gazetteer_id") == f"iso3166:{p['country_code']}" and p.get("name"))
+    return [{"country_code": code, "name": names.get(code), "events": n} for code, n in _most_common(counts, top)]
+
+
+def _most_common(counts: Counter[str], top: int) -> list[tuple[str, int]]:
+    """The top counts, ties in name order, so that a run's summary does not depend on the order of its files."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
