@@ -270,7 +270,6 @@ def test_events_published_appear_live_filter_and_show_their_revisions(pubsub_emu
         assert item.locator(".revision-count").text_content() == "rev 2 · 2 revisions"
         assert "20 killed" in item.locator(".casualties").first.text_content()
         item.locator("details.revisions summary").click()
-        item.locator("details.evidence summary").click()
         revisions = item.locator(".revision-list li.revision")
         assert [revisions.nth(i).get_attribute("data-revision") for i in range(revisions.count())] == ["2", "1"]
         assert revisions.nth(0).locator(".changes li").all_text_contents() == ["killed 14 → 20"]
@@ -280,6 +279,7 @@ def test_events_published_appear_live_filter_and_show_their_revisions(pubsub_emu
         # event text is text: the title is a link to the article, nothing from the event is markup
         link = page.locator(f'#events li.event[data-event-id="{syria["event_id"]}"] h3 a')
         assert link.get_attribute("href") == syria["canonical_url"] and link.text_content() == syria["title"]
+        item.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOT))
         assert browsed.outside == []
         assert browsed.console_errors == []
@@ -287,6 +287,16 @@ def test_events_published_appear_live_filter_and_show_their_revisions(pubsub_emu
         status, took, last = running.stop(signal.SIGTERM)
     assert status == 0 and took < 5
     assert last.startswith("sitrep dashboard: stopped (6 events, 7 revisions, 2 bad messages seen)")
+
+
+@needs_chromium
+def test_a_missing_subscription_is_shown_and_the_server_stays_up(pubsub_emulator):
+    missing = f"projects/{PROJECT}/subscriptions/{unique_id('missing')}"
+    with dashboard("--subscription", missing) as running:
+        assert wait_for(lambda: "NotFound" in str(running.held()["status"]["source"]["error"]), timeout=10)
+        assert any(missing in text and "NotFound" in text for text in running.errors)  # and said on stderr
+        status, took, _last = running.stop(signal.SIGTERM)
+    assert status == 0 and took < 5
 
 
 @needs_chromium
@@ -332,6 +342,19 @@ def test_a_run_folder_is_followed_as_files_grow(tmp_path, sample_events):
         assert refused.value.code == 403
         with urllib.request.urlopen(running.url, timeout=5) as response:
             assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+
+        # an event's text is shown as text, and only an http(s) address becomes a link
+        hostile = {**json.loads(sample_events[0]), "event_id": "hostile-1", "url": "javascript:alert(1)",
+                   "canonical_url": "javascript:alert(1)", "title": '<img src=x onerror="document.title=1">Hi',
+                   "source": {"name": "<b>Wire</b>", "domain": "wire.example"}}
+        with events_file.open("ab") as handle:
+            handle.write(line(hostile) + b"\n")
+        wait_listed(page, 7)
+        item = page.locator('#events li.event[data-event-id="hostile-1"]')
+        assert item.locator("h3").text_content() == hostile["title"] and item.locator("h3 a").count() == 0
+        assert item.locator(".source").text_content() == "<b>Wire</b>"
+        assert page.locator("#events img, #events b").count() == 0 and page.title() == "sitrep dashboard"
+        assert browsed.console_errors == []
         status, took, last = running.stop(signal.SIGINT)
     assert status == 0 and took < 5
-    assert last.startswith("sitrep dashboard: stopped (6 events, 6 revisions, 1 bad message seen)")
+    assert last.startswith("sitrep dashboard: stopped (7 events, 7 revisions, 1 bad message seen)")

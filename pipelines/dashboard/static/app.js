@@ -38,6 +38,8 @@
     status: null,
     items: new Map(), // event_id -> {li, revision count drawn}
     map: null,
+    rendered: false, // whether events were drawn once (later ones are marked as they arrive)
+    fresh: new Set(), // ids of events that arrived (or were revised) since the last drawing, once drawn once
   };
 
   const $ = (id) => document.getElementById(id);
@@ -130,6 +132,7 @@
     held.sort((a, b) => (a.revision || 1) - (b.revision || 1));
     state.events.delete(id);
     state.events.set(id, held);
+    if (state.rendered) state.fresh.add(id);
     for (const t of arr(event.topics)) {
       if (t && str(t.code) && str(t.label)) state.topicLabels.set(t.code, t.label);
     }
@@ -292,7 +295,7 @@
 
   function revisionBlock(revisions) {
     const block = el("details", "revisions");
-    block.append(el("summary", null, `${revisions.length} revisions — show earlier`));
+    block.append(el("summary", null, `Revisions (${revisions.length}) and what changed`));
     const list = el("ol", "revision-list");
     for (const event of revisions.slice().reverse()) {
       const number = event.revision || 1;
@@ -389,6 +392,11 @@
           // keep what the reader opened open
           const wasOpen = [...drawn.li.querySelectorAll("details")].filter((d) => d.open).map((d) => d.className);
           li.querySelectorAll("details").forEach((d) => (d.open = wasOpen.includes(d.className)));
+        }
+        if (state.fresh.delete(id)) {
+          // arrived while the page was open: marked for a moment, so the eye finds it
+          li.classList.add("flash");
+          setTimeout(() => li.classList.remove("flash"), 2500);
         }
         drawn = { li, count: revisions.length, top: latest(revisions) };
         state.items.set(id, drawn);
@@ -580,6 +588,8 @@
     renderList(shown);
     renderMap(shown);
     renderTimeline(shown);
+    state.rendered = state.rendered || all.length > 0;
+    state.fresh.clear();
   }
 
   async function loadJSON(url) {
