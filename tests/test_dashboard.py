@@ -68,6 +68,12 @@ def test_every_revision_is_kept_in_order_and_the_latest_is_shown():
     assert store.status()["events"] == 2 and store.status()["revisions"] == 3
 
 
+def test_the_article_text_is_not_kept():
+    store = EventStore()
+    store.add(line(event("a", text="A long article. " * 1000, summary="Short.")))
+    assert "text" not in store.latest()[0] and store.latest()[0]["summary"] == "Short."
+
+
 def test_a_revision_delivered_twice_is_kept_once():
     store = EventStore()
     assert isinstance(store.add(line(event("a"))), StoredRevision)
@@ -254,6 +260,11 @@ def test_events_published_appear_live_filter_and_show_their_revisions(pubsub_emu
         assert listed(page) == [syria["event_id"]]
         assert page.eval_on_selector_all("#map circle.dot", "c => c.map(d => d.dataset.eventId)") == [syria["event_id"]]
         page.click("#clear-filters")
+        wait_listed(page, 6)
+        page.dispatch_event('#map path.country[data-country="ML"]', "click")  # a country on the map filters too
+        wait_listed(page, 1)
+        assert listed(page) == [mali["event_id"]] and page.input_value("#filter-country") == "ML"
+        page.dispatch_event('#map path.country[data-country="ML"]', "click")  # and a second click clears it
         wait_listed(page, 6)
         page.select_option("#filter-language", "en")
         wait_listed(page, 6)

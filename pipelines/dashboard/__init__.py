@@ -1,5 +1,7 @@
-"""`sitrep dashboard`: a live page on localhost following the event topic (a Pub/Sub subscription) or a
-local run's output folder."""
+"""`sitrep dashboard`: a live page on localhost that follows the events (a Pub/Sub subscription or a run's folder).
+
+The server (aiohttp) keeps the latest events in memory with their revisions, pushes each new one to the open
+pages (Server-Sent Events), and serves the page and its libraries from the package: nothing from a CDN."""
 
 from __future__ import annotations
 

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_EVENTS = 5000
-MAX_REVISIONS = 50  # an event revised more often than this keeps its latest revisions
+MAX_REVISIONS = 20  # an event revised more often than this keeps its latest revisions
+# The article's text is the bulk of an event and the page does not show it: kept, it would multiply the
+# memory of every revision held by the size of an article.
+DROPPED_FIELDS = ("text",)
 BAD_KEPT = 20  # the latest bad messages shown on the page, with their reason
 EXCERPT = 200
 
@@ -68,8 +71,8 @@ def _excerpt(data: bytes | str) -> str:
 
 class EventStore:
     """The latest `max_events` events (the least recently revised are forgotten first), each with up to
-    `max_revisions` revisions in revision order. A revision delivered twice (Pub/Sub delivers at least once,
-    a folder can be read again) is kept once."""
+    `max_revisions` revisions in revision order, every field but the article's `text`. A revision delivered
+    twice (Pub/Sub delivers at least once, a folder can be read again) is kept once."""
 
     def __init__(self, max_events: int = MAX_EVENTS, max_revisions: int = MAX_REVISIONS) -> None:
         if max_events < 1 or max_revisions < 1:
@@ -98,7 +101,8 @@ class EventStore:
             self.duplicates += 1  # held already, or older than every revision an event keeps
             return None
         self._seq += 1
-        stored = StoredRevision(self._seq, event_id, revision, event)
+        kept = {name: value for name, value in event.items() if name not in DROPPED_FIELDS}
+        stored = StoredRevision(self._seq, event_id, revision, kept)
         held = sorted([*held, stored], key=lambda r: r.revision)[-self.max_revisions:]
         self._events[event_id] = held
         self._events.move_to_end(event_id)

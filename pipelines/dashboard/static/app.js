@@ -243,7 +243,7 @@
       if (str(event.language)) bump(languages, event.language);
     }
     const topicLabel = (code) =>
-      code.includes(".") ? `  ${state.topicLabels.get(code) || code}` : state.topicLabels.get(code) || FAMILY_LABELS[code] || code;
+      code.includes(".") ? `\u00a0\u00a0${state.topicLabels.get(code) || code}` : state.topicLabels.get(code) || FAMILY_LABELS[code] || code;
     fillSelect(
       $("filter-topic"),
       [...topics.keys()].sort().map((code) => [code, `${topicLabel(code)} (${topics.get(code)})`]),
@@ -351,6 +351,7 @@
       title.textContent = str(event.title) || "(no title)";
     }
     li.append(title);
+    if (str(event.summary)) li.append(el("p", "summary", event.summary));
 
     const topics = el("div", "topics");
     for (const t of arr(event.topics)) {
@@ -434,6 +435,7 @@
       .data(land.features)
       .join("path")
       .attr("class", "country")
+      .attr("data-country", (feature) => state.numericToAlpha2.get(String(feature.id)) || null)
       .attr("d", path)
       .on("click", (e, feature) => {
         const code = state.numericToAlpha2.get(String(feature.id));
