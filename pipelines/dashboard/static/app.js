@@ -220,14 +220,19 @@
   function fillSelect(select, options, selected, allLabel) {
     const wanted = [["", allLabel], ...options];
     if (selected && !options.some(([value]) => value === selected)) wanted.push([selected, `${selected} (0)`]);
-    select.replaceChildren(
-      ...wanted.map(([value, label]) => {
-        const option = el("option", null, label);
-        option.value = value;
-        return option;
-      }),
-    );
-    select.value = selected;
+    const key = JSON.stringify(wanted);
+    // Options replaced under a reader's hand close the list they opened: wait until they leave it.
+    if (select.dataset.key !== key && document.activeElement !== select) {
+      select.dataset.key = key;
+      select.replaceChildren(
+        ...wanted.map(([value, label]) => {
+          const option = el("option", null, label);
+          option.value = value;
+          return option;
+        }),
+      );
+    }
+    if (select.value !== selected) select.value = selected;
   }
 
   function renderFilters(all) {
@@ -601,6 +606,7 @@
   }
 
   function start() {
+    for (const name of ["topic", "country", "language"]) $(`filter-${name}`).addEventListener("blur", scheduleRender);
     $("filter-topic").addEventListener("change", (e) => setFilter("topic", e.target.value));
     $("filter-country").addEventListener("change", (e) => setFilter("country", e.target.value));
     $("filter-language").addEventListener("change", (e) => setFilter("language", e.target.value));
