@@ -357,7 +357,11 @@ def test_a_run_folder_is_followed_as_files_grow(tmp_path, sample_events):
         # an event's text is shown as text, and only an http(s) address becomes a link
         hostile = {**json.loads(sample_events[0]), "event_id": "hostile-1", "url": "javascript:alert(1)",
                    "canonical_url": "javascript:alert(1)", "title": '<img src=x onerror="document.title=1">Hi',
-                   "source": {"name": "<b>Wire</b>", "domain": "wire.example"}}
+                   "source": {"name": "<b>Wire</b>", "domain": "wire.example"},
+                   # and fields of the wrong shape are shown as far as they go, never stop the page
+                   "published_at": None, "fetched_at": "yesterday", "casualties": "many", "summary": 7,
+                   "topics": [{"code": "unknown.family", "label": 5, "evidence": "a string"}, "battles"],
+                   "locations": [{"country_code": 7, "lat": "33.5", "lon": None}]}
         with events_file.open("ab") as handle:
             handle.write(line(hostile) + b"\n")
         wait_listed(page, 7)

@@ -23,7 +23,7 @@
     protests: "Protests",
     riots: "Riots",
     strategic_developments: "Strategic developments",
-    tags: "Other tags",
+    tags: "Other tags", // the cross-cutting tags (terrorism, displacement, ...) and codes this page does not know
     none: "No topic",
   };
 
@@ -90,8 +90,10 @@
     return [...new Set(codes)];
   }
 
+  // The top of a topic code ("battles.armed_clash" is a battle); a family this page does not know is "tags".
   function family(code) {
-    return code.split(".")[0];
+    const top = code.split(".")[0];
+    return top in FAMILY_COLORS && top !== "none" ? top : "tags";
   }
 
   // The family an event is counted under on the timeline: its strongest event-type topic, else a tag, else none.
@@ -242,7 +244,7 @@
     const bump = (counts, key) => counts.set(key, (counts.get(key) || 0) + 1);
     for (const event of all) {
       const codes = topicCodes(event);
-      for (const fam of new Set(codes.map(family))) bump(topics, fam);
+      for (const top of new Set(codes.map((code) => code.split(".")[0]))) bump(topics, top);
       for (const code of new Set(codes)) if (code.includes(".")) bump(topics, code);
       countryCodes(event).forEach((c) => bump(countries, c));
       if (str(event.language)) bump(languages, event.language);
@@ -279,7 +281,7 @@
   // --- the list -----------------------------------------------------------------------------------------
 
   function formatTime(date) {
-    return date ? date.toISOString().slice(0, 16).replace("T", " ") + " UTC" : "no date";
+    return date && !isNaN(date) ? date.toISOString().slice(0, 16).replace("T", " ") + " UTC" : "no date";
   }
 
   function casualtyText(event) {
