@@ -14,12 +14,14 @@ from typing import Any, TextIO
 
 from aiohttp import web
 
+from connectors.files import is_remote
 from pipelines.dashboard.sources import FolderFollower, SubscriptionFollower
 from pipelines.dashboard.store import BadMessage, EventStore, StoredRevision
 
 STATIC = Path(__file__).parent / "static"
 COUNTRIES = Path(__file__).parents[1] / "assets" / "countries-110m.json"
-FOLDER_POLL = 0.5  # seconds between looks at a folder's events files
+FOLDER_POLL = 0.5  # seconds between looks at a local folder's events files
+REMOTE_POLL = 5.0  # ... and at a bucket's, where each look is a listing request
 HEARTBEAT = 15.0  # an SSE comment this often keeps proxies and the browser from closing a quiet stream
 CLIENT_BACKLOG = 10_000  # messages queued for one page; a page further behind is cut off and catches up on reconnect
 STATUS_EVERY = 0.5  # at most this often a status message (bad messages, source errors) goes to the pages
@@ -199,6 +201,7 @@ def make_app(dashboard: Dashboard, loopback: bool = True) -> web.Application:
 
 
 async def _follow_folder(dashboard: Dashboard, follower: FolderFollower) -> None:
+    every = REMOTE_POLL if is_remote(follower.folder) else FOLDER_POLL
     while True:
         try:
             lines = await asyncio.to_thread(follower.poll)
@@ -208,7 +211,7 @@ async def _follow_folder(dashboard: Dashboard, follower: FolderFollower) -> None
             dashboard.source_state(None)
             for line in lines:
                 dashboard.take(line)
-        await asyncio.sleep(FOLDER_POLL)
+        await asyncio.sleep(every)
 
 
 def _count(number: int, thing: str) -> str:
