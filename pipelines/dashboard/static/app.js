@@ -485,7 +485,7 @@
     state.map.dots
       .selectAll("circle")
       .data(placed, (d) => d.event.event_id)
-      .join((enter) => enter.append("circle").attr("class", "dot").attr("r", 5).call((c) => c.append("title")))
+      .join((enter) => enter.append("circle").attr("class", "dot").attr("r", 6).call((c) => c.append("title")))
       .attr("data-event-id", (d) => d.event.event_id)
       .attr("cx", (d) => d.xy[0])
       .attr("cy", (d) => d.xy[1])
