@@ -272,6 +272,11 @@ def test_events_published_appear_live_filter_and_show_their_revisions(pubsub_emu
         wait_listed(page, 1)
         page.click("#clear-filters")
         wait_listed(page, 6)
+        page.check("#filter-conflict")
+        wait_listed(page, sum(e["conflict"]["is_conflict"] for e in events))
+        page.click("#clear-filters")
+        wait_listed(page, 6)
+        assert not page.is_checked("#filter-conflict")
 
         # a second revision of the Mali event: the list shows it, and its earlier revision with the changes
         casualties = {**mali["casualties"], "killed": {"count": 20, "evidence": ["At least 20 villagers were killed."]}}

@@ -34,7 +34,7 @@
     topicLabels: new Map(),
     countries: {}, // alpha-2 -> {numeric, name}
     numericToAlpha2: new Map(),
-    filters: { topic: "", country: "", language: "" },
+    filters: { topic: "", country: "", language: "", conflict: false },
     status: null,
     items: new Map(), // event_id -> {li, revision count drawn}
     map: null,
@@ -119,6 +119,7 @@
     if (f.topic && !topicCodes(event).some((c) => c === f.topic || c.startsWith(f.topic + "."))) return false;
     if (f.country && !countryCodes(event).includes(f.country)) return false;
     if (f.language && str(event.language) !== f.language) return false;
+    if (f.conflict && !(event.conflict && event.conflict.is_conflict === true)) return false;
     return true;
   }
 
@@ -589,7 +590,9 @@
     const shown = all.filter((revisions) => matches(latest(revisions)));
     const revisionCount = all.reduce((sum, r) => sum + r.length, 0);
     $("counts").textContent = `${all.length} event${all.length === 1 ? "" : "s"} · ${revisionCount} revision${revisionCount === 1 ? "" : "s"}`;
-    const filtered = state.filters.topic || state.filters.country || state.filters.language;
+    const f = state.filters;
+    const filtered = f.topic || f.country || f.language || f.conflict;
+    $("filter-conflict").checked = f.conflict;
     $("shown").textContent = filtered ? `${shown.length} of ${all.length} shown` : "";
     $("clear-filters").disabled = !filtered;
     document.body.dataset.events = String(all.length);
@@ -612,8 +615,9 @@
     $("filter-topic").addEventListener("change", (e) => setFilter("topic", e.target.value));
     $("filter-country").addEventListener("change", (e) => setFilter("country", e.target.value));
     $("filter-language").addEventListener("change", (e) => setFilter("language", e.target.value));
+    $("filter-conflict").addEventListener("change", (e) => setFilter("conflict", e.target.checked));
     $("clear-filters").addEventListener("click", () => {
-      state.filters = { topic: "", country: "", language: "" };
+      state.filters = { topic: "", country: "", language: "", conflict: false };
       scheduleRender();
     });
     connect();
