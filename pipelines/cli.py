@@ -327,10 +327,10 @@ def _cut(text: str, width: int = WIDTH) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _ranked(title: str, ranked: list[dict[str, Any]] | None, name: Callable[[dict[str, Any]], str]) -> list[str]:
+def _ranked(title: str, ranked: list[dict[str, Any]], name: Callable[[dict[str, Any]], str]) -> list[str]:
     """`title` then the names and counts, wrapped within the table's width between items, never inside one."""
-    if ranked is None:
-        return [f"{title:<15}not available (no events file: the run wrote to Pub/Sub only)"]
+    if not ranked:
+        return [f"{title:<15}none (no events written)"]
     lines = [f"{title:<15}"]
     for i, item in enumerate(ranked):
         text = f"{name(item)} {item['events']:,}" + ("," if i < len(ranked) - 1 else "")

@@ -130,9 +130,9 @@ def test_the_table_fits_80_columns_with_its_columns_aligned():
     assert "published      26,790 to projects/p/topics/events" in table
 
 
-def test_the_table_says_when_top_topics_are_not_available():
-    table = describe_summary(_summary(top_topics=None, top_countries=None, failed_feeds=[]))
-    assert "top topics     not available" in table and "top countries  not available" in table
+def test_the_table_says_when_no_event_was_written():
+    table = describe_summary(_summary(top_topics=[], top_countries=[], failed_feeds=[]))
+    assert "top topics     none (no events written)" in table and "top countries  none (no events written)" in table
     assert "failed feeds" not in table
 
 

@@ -191,6 +191,14 @@ def test_pubsub_instead_of_files(pubsub_emulator, tmp_path):
     messages = pull_all(subscription, expect=6)
     assert len(messages) == 6
     assert all(m.ordering_key == m.attributes["event_id"] for m in messages)
+    # With no events file the summary still names the top topics and countries: they are counted as events
+    # are made, and agree with what was published.
+    summary = json.loads((out / "run-summary.json").read_text(encoding="utf-8"))
+    published = [json.loads(m.data) for m in messages]
+    mali = sum(any(p.get("country_code") == "ML" for p in e["locations"]) for e in published)
+    assert {"country_code": "ML", "name": "Mali", "events": mali} in summary["top_countries"] and mali == 1
+    displacement = sum(any(t["code"] == "tags.displacement" for t in e["topics"]) for e in published)
+    assert summary["top_topics"][0] == {"code": "tags.displacement", "label": "Displacement", "events": displacement}
 
 
 def test_tail_prints_events_as_they_arrive(pubsub_emulator, tmp_path, capsys):

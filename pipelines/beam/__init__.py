@@ -20,6 +20,10 @@ from connectors.pages import make_fetcher
 from pipelines import progress
 
 NAMESPACE = "sitrep"
+# A counter per topic code and per country code of the events written: the run summary's top topics and
+# countries, counted where the events are made, whatever sink they go to.
+TOPICS_NAMESPACE = "sitrep.topics"
+COUNTRIES_NAMESPACE = "sitrep.countries"
 
 
 DEAD = "dead"

@@ -7,7 +7,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from connectors.feedstate import NAMESPACE as FEEDS_STATE
 from connectors.feedstate import FeedState, load_feed_states, next_state, retry_attempts
 from connectors.state import StateLog, StateRecord, default_state_root, format_time
 from pipelines import __version__, sample_path
-from pipelines.beam import DEAD, FEED_STATE, FETCH_OUTCOME, FetchSettings
+from pipelines.beam import COUNTRIES_NAMESPACE, DEAD, FEED_STATE, FETCH_OUTCOME, TOPICS_NAMESPACE, FetchSettings
 from pipelines.beam.dedup import STATE, STATE_NAMESPACE, Deduplicate, ReadDedupState
 from pipelines.beam.dryrun import dry_run_job
 from pipelines.beam.extract import TEXTS, Extract, ParseInputDoFn, ReadInputLines
@@ -304,19 +304,19 @@ def commit_state(plan: RunPlan, lines: dict[str, Iterable[str]]) -> None:
 
 
 def write_summary(plan: RunPlan, counts: dict[str, int], seconds: float,
-                  dead_letters: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+                  dead_letters: Iterable[dict[str, Any]] = (), topics: dict[str, int] | None = None,
+                  countries: dict[str, int] | None = None) -> dict[str, Any]:
     """The run's summary, written beside its files: its counts, the feeds that failed (from its dead letters),
-    the top topics and countries of its events (None when no events file was written), where its outputs are."""
+    the top topics and countries of its events (from their counters), where its outputs are."""
     events_pattern = plan.output_prefix("events") + "-*.jsonl" if "files" in plan.sinks else None
-    events = list(read_run_lines(events_pattern)) if events_pattern else None
     summary = {
         "run_id": plan.run_id,
         "pipeline_version": __version__,
         "seconds": round(seconds, 2),
         "counts": counts,
         "failed_feeds": failed_feeds(dead_letters),
-        "top_topics": None if events is None else top_topics(events),
-        "top_countries": None if events is None else top_countries(events),
+        "top_topics": top_topics(topics or {}),
+        "top_countries": top_countries(countries or {}),
         "outputs": {
             "events": events_pattern,
             "dead_letters": plan.output_prefix("dead-letters") + "-*.jsonl",
@@ -358,7 +358,13 @@ def run(argv: list[str], wait: bool = True) -> dict[str, Any]:
             return {"run_id": plan.run_id, "submitted": True}
         result.wait_until_finish()
     seconds = time.monotonic() - started
-    letters = list(read_run_lines(plan.output_prefix("dead-letters") + "-*.jsonl"))
-    for letter in letters:  # the file holds them all; the log tells each as one record about its item
+    return write_summary(plan, collect_counts(result), seconds,
+                         logged(read_run_lines(plan.output_prefix("dead-letters") + "-*.jsonl")),
+                         collect_counts(result, TOPICS_NAMESPACE), collect_counts(result, COUNTRIES_NAMESPACE))
+
+
+def logged(letters: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The run's dead letters, read once: each told by the log as one record about its item as it passes."""
+    for letter in letters:
         log_dead_letter(LOG, letter)
-    return write_summary(plan, collect_counts(result), seconds, letters)
+        yield letter

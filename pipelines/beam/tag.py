@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.utils import shared
 
-from pipelines.beam import DEAD, counter
+from pipelines.beam import COUNTRIES_NAMESPACE, DEAD, TOPICS_NAMESPACE, counter
 from pipelines.events import InvalidEventError, Provenance, build_event, validate_event
 from pipelines.tagging import ConflictTagger
 from schemas.records import Article, DeadLetter, DedupResult
@@ -58,6 +59,10 @@ class TagToEventDoFn(beam.DoFn):
             self.filtered.inc()
             return
         self.events.inc()
+        for code in {topic["code"] for topic in event["topics"]}:
+            Metrics.counter(TOPICS_NAMESPACE, code).inc()
+        for code in {place["country_code"] for place in event["locations"] if place.get("country_code")}:
+            Metrics.counter(COUNTRIES_NAMESPACE, code).inc()
         yield event
 
 
