@@ -492,7 +492,8 @@ def main(argv: list[str] | None = None) -> int:
         # Chosen here, so that Ctrl-C can tell what it wrote, and every log record of the run carries it.
         run_id = ("stream-" if args.command == "stream" else "") + new_run_id()
         command_argv.append(f"--run-id={run_id}")
-    setup_logs(args.log_format, run_id)
+    # A run's dead letters are all in its file, so a terminal hears the first few; a stream's are logged only.
+    setup_logs(args.log_format, run_id, dead_letter_limit=20 if args.command == "run" else None)
     show_progress = progress.on_terminal(sys.stderr) and not args.no_progress
     from pipelines.beam.summary import RunFailedError
 

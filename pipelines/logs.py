@@ -50,6 +50,25 @@ class RunIdFilter(logging.Filter):
         return True
 
 
+class DeadLetterLimit(logging.Filter):
+    """On a terminal, the first `limit` dead letters of a command, then one line saying the rest are in the
+    run's dead-letters file (the summary table counts them): a run with thousands would bury its table."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.seen = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith("dead letter:"):
+            return True
+        self.seen += 1
+        if self.seen == self.limit + 1:
+            record.msg = "dead letter: more are not shown here; every one is in the run's dead-letters file"
+            record.args = ()
+        return self.seen <= self.limit + 1
+
+
 class JsonFormatter(logging.Formatter):
     """A record as one JSON object on one line."""
 
@@ -93,10 +112,12 @@ class TerminalHandler(logging.StreamHandler):
             super().emit(record)
 
 
-def setup(log_format: str = "auto", run_id: str | None = None, stream: TextIO | None = None) -> str:
+def setup(log_format: str = "auto", run_id: str | None = None, stream: TextIO | None = None,
+          dead_letter_limit: int | None = None) -> str:
     """Send the process's log records to stderr (or `stream`) in this format, each with the run id; returns the
     format resolved (human or json). Records below WARNING are dropped (Beam's loggers must not flood a
     terminal); the command's own logger is heard from INFO in JSON lines, and not at all in human lines.
+    With `dead_letter_limit`, human lines tell that many dead letters, then one line for the rest.
     Called again (a second command in one process), it replaces what it set up before."""
     resolved = resolve(log_format, stream or sys.stderr)
     root = logging.getLogger()
@@ -105,6 +126,8 @@ def setup(log_format: str = "auto", run_id: str | None = None, stream: TextIO | 
     handler = TerminalHandler(stream)
     handler.setFormatter(JsonFormatter() if resolved == "json" else logging.Formatter(HUMAN_FORMAT))
     handler.addFilter(RunIdFilter(run_id))
+    if resolved == "human" and dead_letter_limit is not None:
+        handler.addFilter(DeadLetterLimit(dead_letter_limit))
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     logging.getLogger(COMMAND_LOGGER).setLevel(logging.INFO if resolved == "json" else logging.CRITICAL + 1)

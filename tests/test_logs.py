@@ -128,3 +128,24 @@ def test_a_run_through_a_pipe_logs_json_lines_and_draws_no_progress(tmp_path):
     finished = records[-1]
     assert finished["message"] == "run finished" and finished["counts"]["events_written"] == 6
     assert "sitrep run " in done.stdout and "top countries" in done.stdout
+
+
+def test_a_terminal_hears_the_first_dead_letters_then_one_line_json_hears_them_all(restore_logging):
+    letters = [{"stage": "fetch", "reason": f"HTTP 50{i % 4}", "ref": f"https://n.example/{i}",
+                "input": {"entry": {"link": f"https://n.example/{i}", "feed_url": FEED}}} for i in range(25)]
+    logger = logging.getLogger("pipelines.beam.batch")
+    human = io.StringIO()
+    logs.setup("human", "R", human, dead_letter_limit=20)
+    for letter in letters:
+        logs.log_dead_letter(logger, letter)
+    logger.warning("segment s1 vanished")  # other records are not held back
+    lines = human.getvalue().splitlines()
+    assert len(lines) == 22 and "https://n.example/19 " in lines[19]
+    assert lines[20].endswith("more are not shown here; every one is in the run's dead-letters file")
+    assert lines[21].endswith("segment s1 vanished")
+    machine = io.StringIO()
+    logs.setup("json", "R", machine, dead_letter_limit=20)
+    for letter in letters:
+        logs.log_dead_letter(logger, letter)
+    heard = [json.loads(line)["url"] for line in machine.getvalue().splitlines()]
+    assert heard == [letter["ref"] for letter in letters]
