@@ -54,7 +54,8 @@ class RunOptions(PipelineOptions):
     """PipelineOptions that make each view once. Beam asks the pipeline's options for a view (`view_as`) over
     and over while it builds and runs even a small pipeline, and every view is a new argparse parser over all
     the flags: a noticeable share of a short run's time. A view holds nothing of its own (every view reads
-    and writes the one dict of values), so one of each kind serves every caller."""
+    and writes the one dict of values), so one of each kind serves every caller (bench/bench_tweaks.py
+    measures what it saves)."""
 
     def view_as(self, cls: type[PipelineOptionsT]) -> PipelineOptionsT:
         views = self.__dict__.setdefault("_views", {})  # (PipelineOptions refuses unknown attribute names)
