@@ -337,7 +337,7 @@ def _ranked(title: str, ranked: list[dict[str, Any]], name: Callable[[dict[str, 
         if len(lines[-1]) > 15 and len(lines[-1]) + 1 + len(text) > WIDTH:
             lines.append(" " * 15)
         lines[-1] += ("" if len(lines[-1]) == 15 else " ") + text
-    return [lines[0] + "none"] if not ranked else lines
+    return lines
 
 
 def describe_summary(summary: dict[str, Any]) -> str:

@@ -1,6 +1,6 @@
 """What the batch and the streaming job share about a run: its id and clock, the fetch policy from the
-options, counters read back as counts, what its files tell (failed feeds, top topics and countries), and a
-failed pipeline told in one line."""
+options, counters read back as counts (top topics and countries among them), the failed feeds its dead letters
+tell, and a failed pipeline told in one line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import contextlib
 import datetime as dt
 import secrets
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,9 +103,8 @@ def failing_as_run_failed() -> Iterator[None]:
         raise RunFailedError(f"{type(exc).__name__}: {lines[0]}".rstrip(": ")) from exc
 
 
-# How many topics, countries and failed feeds the run summary names.
+# How many topics and countries the run summary names.
 TOP = 5
-FAILED_FEEDS_LISTED = 20
 
 
 def read_run_lines(pattern: str) -> Iterator[dict[str, Any]]:
@@ -147,6 +145,6 @@ def top_countries(counts: dict[str, int], top: int = TOP) -> list[dict[str, Any]
     return [{"country_code": code, "name": names.get(code), "events": n} for code, n in _most_common(counts, top)]
 
 
-def _most_common(counts: Counter[str], top: int) -> list[tuple[str, int]]:
-    """The top counts, ties in name order, so that a run's summary does not depend on the order of its files."""
+def _most_common(counts: dict[str, int], top: int) -> list[tuple[str, int]]:
+    """The top counts, ties in name order, so that a run's summary does not depend on the order of its work."""
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
