@@ -38,6 +38,7 @@ class TagToEventDoFn(beam.DoFn):
         self.invalid = counter("events_invalid")
         self.tagger: ConflictTagger | None = None
         self.provenance: Provenance | None = None
+        self.by_code: dict[tuple[str, str], Any] = {}  # the counter of each topic and country code, made once
 
     def setup(self) -> None:
         self.tagger = shared_tagger()
@@ -60,10 +61,16 @@ class TagToEventDoFn(beam.DoFn):
             return
         self.events.inc()
         for code in {topic["code"] for topic in event["topics"]}:
-            Metrics.counter(TOPICS_NAMESPACE, code).inc()
+            self._code_counter(TOPICS_NAMESPACE, code).inc()
         for code in {place["country_code"] for place in event["locations"] if place.get("country_code")}:
-            Metrics.counter(COUNTRIES_NAMESPACE, code).inc()
+            self._code_counter(COUNTRIES_NAMESPACE, code).inc()
         yield event
+
+    def _code_counter(self, namespace: str, code: str) -> Any:
+        key = (namespace, code)
+        if key not in self.by_code:
+            self.by_code[key] = Metrics.counter(namespace, code)
+        return self.by_code[key]
 
 
 class TagToEvent(beam.PTransform):
